@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+# stopwatch: user-facing targets. Kbuild (read by `make -C $KDIR M=$PWD`)
+# describes the modules; the work is done by scripts/, which take --help.
+#
+#   make            build the modules (and the test kernel if missing)
+#   make run        boot the test kernel and replay the incident
+#   make test       run every test; ends with `N passed, M failed`
+#   make kernel     fetch, configure and build the test kernel only
+#   make deps       install the toolchain and packages
+#   make clippy     build the modules with CLIPPY=1
+#   make fmt        rustfmt the Rust sources; `make fmt-check` only checks
+#   make clean      remove the module build products (the kernel stays)
+#
+# KDIR=/path uses a kernel tree you built instead of the cached one.
+# STOPWATCH_CACHE=/path moves the cache (default ~/.cache/stopwatch).
+
+export KDIR
+RUST_SOURCES := $(shell find rust samples -name '*.rs' 2>/dev/null)
+
+.PHONY: all modules kernel deps run test clippy fmt fmt-check clean help
+
+all: modules
+
+modules:
+	@scripts/modules $(if $(CLIPPY),--clippy)
+
+clippy:
+	@scripts/modules --clippy
+
+kernel:
+	@scripts/kernel build
+
+deps:
+	@scripts/deps
+
+run: modules
+	@scripts/vm-run --no-build --cpus 4 -- 'insmod stopwatch.ko && ls -l /sys/kernel/debug/stopwatch && rmmod stopwatch'
+
+test:
+	@scripts/test
+
+fmt:
+	rustfmt --edition 2021 $(RUST_SOURCES)
+
+fmt-check:
+	rustfmt --edition 2021 --check $(RUST_SOURCES)
+
+clean:
+	@bash -c '. scripts/lib.sh && d=$$(sw_modules_dir) && echo "rm -rf $$d" && rm -rf "$$d"'
+
+help:
+	@sed -n 's/^#   //p' Makefile

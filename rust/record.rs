@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The record format: the one definition of what stopwatch stores.
+//!
+//! A record is four 64-bit words (32 bytes), so a ring slot can be written
+//! and read word by word with plain atomics and never tears inside a word:
+//!
+//! | word | bits   | field                                             |
+//! |------|--------|---------------------------------------------------|
+//! | 0    | 0..64  | `ts_ns`: `ktime_get_mono_fast_ns()` at the event  |
+//! | 1    | 0..8   | format version ([`FORMAT_VERSION`])               |
+//! | 1    | 8..16  | event kind ([`Event::kind`])                      |
+//! | 1    | 16..32 | CPU the event happened on                         |
+//! | 1    | 32..64 | pid of the task current on that CPU               |
+//! | 2    | 0..64  | `arg0`, meaning depends on the kind               |
+//! | 3    | 0..64  | `arg1`, meaning depends on the kind               |
+//!
+//! The per-kind meaning of `arg0`/`arg1` is in [`Event::encode`] and
+//! `Documentation/record-format.rst`. Task names are not in the record; the
+//! reader looks them up by pid.
+
+/// Version of the layout above; bump it on any change.
+pub(crate) const FORMAT_VERSION: u8 = 1;
+
+/// Size of one encoded record in bytes.
+pub(crate) const RECORD_BYTES: usize = 32;
+
+/// The watchdog touch functions stopwatch tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum TouchSource {
+    /// `touch_softlockup_watchdog()` (also reached from `touch_nmi_watchdog()`).
+    Plain = 0,
+    /// `touch_softlockup_watchdog_sched()`.
+    Sched = 1,
+    /// `touch_softlockup_watchdog_sync()`.
+    Sync = 2,
+    /// `touch_all_softlockup_watchdogs()`.
+    All = 3,
+}
+
+impl TouchSource {
+    /// Every source, in encoding order.
+    pub(crate) const ALL: [TouchSource; 4] = [Self::Plain, Self::Sched, Self::Sync, Self::All];
+
+    /// Decodes a source from its encoding.
+    pub(crate) fn from_u8(v: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(v)).copied()
+    }
+
+    /// Name used in text output.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Plain => "touch",
+            Self::Sched => "touch_sched",
+            Self::Sync => "touch_sync",
+            Self::All => "touch_all",
+        }
+    }
+}
+
+/// The states of `multi_cpu_stop()` (`enum multi_stop_state` in
+/// `kernel/stop_machine.c`), with the same numbering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub(crate) enum StopState {
+    /// `MULTI_STOP_NONE`: not started.
+    None = 0,
+    /// `MULTI_STOP_PREPARE`: waiting for every CPU to arrive.
+    Prepare = 1,
+    /// `MULTI_STOP_DISABLE_IRQ`: disabling interrupts.
+    DisableIrq = 2,
+    /// `MULTI_STOP_RUN`: the active CPU(s) run the function.
+    Run = 3,
+    /// `MULTI_STOP_EXIT`: done.
+    Exit = 4,
+}
+
+impl StopState {
+    /// Every state, in order.
+    pub(crate) const ALL: [StopState; 5] = [
+        Self::None,
+        Self::Prepare,
+        Self::DisableIrq,
+        Self::Run,
+        Self::Exit,
+    ];
+
+    /// Decodes a state from the kernel's numbering.
+    pub(crate) fn from_raw(v: u64) -> Option<Self> {
+        usize::try_from(v).ok().and_then(|i| Self::ALL.get(i).copied())
+    }
+
+    /// Name used in text output.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::None => "NONE",
+            Self::Prepare => "PREPARE",
+            Self::DisableIrq => "DISABLE_IRQ",
+            Self::Run => "RUN",
+            Self::Exit => "EXIT",
+        }
+    }
+}
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A `touch_*softlockup_watchdog*()` call from code at `caller`.
+    Touch {
+        /// Which touch function.
+        source: TouchSource,
+        /// Return address into the caller.
+        caller: u64,
+    },
+    /// `softlockup_fn()` ran on this CPU's stopper: the watchdog stamps were
+    /// refreshed the normal way.
+    WatchdogWork,
+    /// `watchdog_timer_fn()` checked this CPU; the record's pid is the task
+    /// it interrupted.
+    WatchdogCheck {
+        /// Nanoseconds since the last touch or watchdog work on this CPU
+        /// ([`u64::MAX`] if none seen yet).
+        touch_age_ns: u64,
+    },
+    /// `stop_machine_cpuslocked()` was entered (on the calling CPU).
+    StopBegin {
+        /// Instance id, counting from 1 since load.
+        stop: u32,
+        /// CPUs that will run `multi_cpu_stop()` (online CPUs at the call).
+        nr_cpus: u16,
+        /// CPUs in the `cpus` mask that run `fn` (0: `cpus == NULL`, the
+        /// first online CPU runs it).
+        nr_active: u16,
+        /// Address of `fn`.
+        func: u64,
+    },
+    /// `stop_machine_cpuslocked()` returned.
+    StopEnd {
+        /// Instance id.
+        stop: u32,
+        /// Its return value.
+        ret: i32,
+        /// Nanoseconds since the matching [`Event::StopBegin`].
+        duration_ns: u64,
+    },
+    /// This CPU's stopper saw the instance's state change: `None` when it
+    /// arrived in `multi_cpu_stop()`, `Exit` when it left.
+    CpuState {
+        /// Instance id (0: a `multi_cpu_stop()` not started by
+        /// `stop_machine()`, e.g. `stop_two_cpus()`).
+        stop: u32,
+        /// The state it saw.
+        state: StopState,
+    },
+    /// This CPU has waited in PREPARE past the warning threshold.
+    EarlyWarning {
+        /// Instance id.
+        stop: u32,
+        /// The first CPU that has not arrived.
+        culprit: u32,
+        /// Nanoseconds this CPU has waited so far.
+        waited_ns: u64,
+    },
+}
+
+/// Kind numbers; stable within a [`FORMAT_VERSION`].
+mod kind {
+    pub(super) const TOUCH: u8 = 1;
+    pub(super) const WATCHDOG_WORK: u8 = 2;
+    pub(super) const WATCHDOG_CHECK: u8 = 3;
+    pub(super) const STOP_BEGIN: u8 = 4;
+    pub(super) const STOP_END: u8 = 5;
+    pub(super) const CPU_STATE: u8 = 6;
+    pub(super) const EARLY_WARNING: u8 = 7;
+}
+
+/// Packs two 32-bit values into one word, `lo` in the low half.
+fn pack(lo: u32, hi: u32) -> u64 {
+    u64::from(lo) | (u64::from(hi) << 32)
+}
+
+/// Splits a word into its low and high 32-bit halves.
+fn unpack(w: u64) -> (u32, u32) {
+    (w as u32, (w >> 32) as u32)
+}
+
+impl Event {
+    /// The kind number stored in word 1.
+    pub(crate) fn kind(&self) -> u8 {
+        match self {
+            Self::Touch { .. } => kind::TOUCH,
+            Self::WatchdogWork => kind::WATCHDOG_WORK,
+            Self::WatchdogCheck { .. } => kind::WATCHDOG_CHECK,
+            Self::StopBegin { .. } => kind::STOP_BEGIN,
+            Self::StopEnd { .. } => kind::STOP_END,
+            Self::CpuState { .. } => kind::CPU_STATE,
+            Self::EarlyWarning { .. } => kind::EARLY_WARNING,
+        }
+    }
+
+    /// Encodes the payload as `(arg0, arg1)`.
+    pub(crate) fn encode(&self) -> (u64, u64) {
+        match *self {
+            Self::Touch { source, caller } => (caller, u64::from(source as u8)),
+            Self::WatchdogWork => (0, 0),
+            Self::WatchdogCheck { touch_age_ns } => (touch_age_ns, 0),
+            Self::StopBegin {
+                stop,
+                nr_cpus,
+                nr_active,
+                func,
+            } => (
+                func,
+                pack(stop, u32::from(nr_cpus) | (u32::from(nr_active) << 16)),
+            ),
+            Self::StopEnd {
+                stop,
+                ret,
+                duration_ns,
+            } => (duration_ns, pack(stop, ret as u32)),
+            Self::CpuState { stop, state } => (u64::from(state as u8), pack(stop, 0)),
+            Self::EarlyWarning {
+                stop,
+                culprit,
+                waited_ns,
+            } => (waited_ns, pack(stop, culprit)),
+        }
+    }
+
+    /// Decodes a payload; `None` for an unknown kind or a bad field.
+    pub(crate) fn decode(kind: u8, arg0: u64, arg1: u64) -> Option<Self> {
+        let (lo, hi) = unpack(arg1);
+        Some(match kind {
+            kind::TOUCH => Self::Touch {
+                source: TouchSource::from_u8(u8::try_from(arg1).ok()?)?,
+                caller: arg0,
+            },
+            kind::WATCHDOG_WORK => Self::WatchdogWork,
+            kind::WATCHDOG_CHECK => Self::WatchdogCheck { touch_age_ns: arg0 },
+            kind::STOP_BEGIN => Self::StopBegin {
+                stop: lo,
+                nr_cpus: hi as u16,
+                nr_active: (hi >> 16) as u16,
+                func: arg0,
+            },
+            kind::STOP_END => Self::StopEnd {
+                stop: lo,
+                ret: hi as i32,
+                duration_ns: arg0,
+            },
+            kind::CPU_STATE => Self::CpuState {
+                stop: lo,
+                state: StopState::from_raw(arg0)?,
+            },
+            kind::EARLY_WARNING => Self::EarlyWarning {
+                stop: lo,
+                culprit: hi,
+                waited_ns: arg0,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// One recorded event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Record {
+    /// `ktime_get_mono_fast_ns()` when it happened.
+    pub(crate) ts_ns: u64,
+    /// The CPU it happened on.
+    pub(crate) cpu: u16,
+    /// Pid of the task current on that CPU.
+    pub(crate) pid: u32,
+    /// What happened.
+    pub(crate) event: Event,
+}
+
+/// Why a stored record could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DecodeError {
+    /// Written by another format version.
+    Version(u8),
+    /// Unknown kind or a field out of range.
+    Payload(u8),
+}
+
+impl Record {
+    /// Encodes the record into its four words.
+    pub(crate) fn encode(&self) -> [u64; 4] {
+        let (arg0, arg1) = self.event.encode();
+        let header = u64::from(FORMAT_VERSION)
+            | (u64::from(self.event.kind()) << 8)
+            | (u64::from(self.cpu) << 16)
+            | (u64::from(self.pid) << 32);
+        [self.ts_ns, header, arg0, arg1]
+    }
+
+    /// Decodes four words written by [`Record::encode`].
+    pub(crate) fn decode(words: [u64; 4]) -> Result<Self, DecodeError> {
+        let [ts_ns, header, arg0, arg1] = words;
+        let version = header as u8;
+        if version != FORMAT_VERSION {
+            return Err(DecodeError::Version(version));
+        }
+        let kind = (header >> 8) as u8;
+        let event = Event::decode(kind, arg0, arg1).ok_or(DecodeError::Payload(kind))?;
+        Ok(Self {
+            ts_ns,
+            cpu: (header >> 16) as u16,
+            pid: (header >> 32) as u32,
+            event,
+        })
+    }
+}
+
+#[kernel::prelude::kunit_tests(stopwatch_record)]
+mod tests {
+    use super::*;
+
+    /// One event of every kind, with fields at their extremes.
+    fn samples() -> [Event; 10] {
+        [
+            Event::Touch {
+                source: TouchSource::Plain,
+                caller: 0xffff_ffff_8100_1234,
+            },
+            Event::Touch {
+                source: TouchSource::All,
+                caller: 0,
+            },
+            Event::WatchdogWork,
+            Event::WatchdogCheck {
+                touch_age_ns: u64::MAX,
+            },
+            Event::StopBegin {
+                stop: u32::MAX,
+                nr_cpus: u16::MAX,
+                nr_active: 0,
+                func: 0xffff_ffff_a000_0010,
+            },
+            Event::StopBegin {
+                stop: 1,
+                nr_cpus: 4,
+                nr_active: u16::MAX,
+                func: 0,
+            },
+            Event::StopEnd {
+                stop: 7,
+                ret: -22,
+                duration_ns: 5_100_000_000,
+            },
+            Event::CpuState {
+                stop: 2,
+                state: StopState::DisableIrq,
+            },
+            Event::CpuState {
+                stop: 2,
+                state: StopState::Exit,
+            },
+            Event::EarlyWarning {
+                stop: 12,
+                culprit: 2,
+                waited_ns: 1_000_000_001,
+            },
+        ]
+    }
+
+    #[test]
+    fn round_trip_every_kind() {
+        for (i, event) in samples().into_iter().enumerate() {
+            let rec = Record {
+                ts_ns: 1_000 + i as u64,
+                cpu: u16::MAX - i as u16,
+                pid: u32::MAX - i as u32,
+                event,
+            };
+            assert_eq!(Record::decode(rec.encode()), Ok(rec));
+        }
+    }
+
+    #[test]
+    fn kinds_are_distinct() {
+        let s = samples();
+        for a in &s {
+            for b in &s {
+                if core::mem::discriminant(a) != core::mem::discriminant(b) {
+                    assert_ne!(a.kind(), b.kind());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn header_layout_matches_documentation() {
+        let rec = Record {
+            ts_ns: 0x1122_3344_5566_7788,
+            cpu: 0xabcd,
+            pid: 0x1234_5678,
+            event: Event::WatchdogWork,
+        };
+        let words = rec.encode();
+        assert_eq!(words.len() * 8, RECORD_BYTES);
+        assert_eq!(words[0], 0x1122_3344_5566_7788);
+        assert_eq!(words[1], 0x1234_5678_abcd_0201);
+    }
+
+    #[test]
+    fn rejects_other_version_and_bad_payload() {
+        let mut words = Record {
+            ts_ns: 1,
+            cpu: 0,
+            pid: 0,
+            event: Event::WatchdogWork,
+        }
+        .encode();
+        words[1] = (words[1] & !0xff) | u64::from(FORMAT_VERSION + 1);
+        assert_eq!(
+            Record::decode(words),
+            Err(DecodeError::Version(FORMAT_VERSION + 1))
+        );
+
+        // Unknown kind 0 (never written: a zeroed slot).
+        assert_eq!(
+            Record::decode([0, u64::from(FORMAT_VERSION), 0, 0]),
+            Err(DecodeError::Payload(0))
+        );
+        // A state number past MULTI_STOP_EXIT.
+        let bad_state = u64::from(FORMAT_VERSION) | (u64::from(kind::CPU_STATE) << 8);
+        assert_eq!(
+            Record::decode([0, bad_state, 5, 1]),
+            Err(DecodeError::Payload(kind::CPU_STATE))
+        );
+        // A touch source past the last one.
+        let bad_touch = u64::from(FORMAT_VERSION) | (u64::from(kind::TOUCH) << 8);
+        assert_eq!(
+            Record::decode([0, bad_touch, 0, 4]),
+            Err(DecodeError::Payload(kind::TOUCH))
+        );
+    }
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The one seam to C: `stopwatch_seam.c`, linked into the same `.ko`.
+//!
+//! Linux 7.3's Rust bindings have no kprobes, no `stop_machine.h` and no
+//! view of the private `struct multi_stop_data`; `struct kprobe` must live
+//! in C because its handlers take `struct pt_regs` and are registered by
+//! address. The C file does only that; this module declares its functions
+//! in one private `extern "C"` block and wraps each in a safe function.
+//! Nothing else in the crate uses `unsafe` to reach C.
+
+use kernel::{ffi::c_char, prelude::*};
+
+/// Number of probe slots in the C seam (`SW_MAX_PROBES`).
+pub(crate) const MAX_PROBES: usize = 16;
+
+/// Length of a task name (`TASK_COMM_LEN`).
+pub(crate) const COMM_LEN: usize = 16;
+
+/// What a probe saw (`struct sw_hit`).
+#[repr(C)]
+pub(crate) struct Hit {
+    /// `ktime_get_mono_fast_ns()` at the hit.
+    pub(crate) ts_ns: u64,
+    /// The first three integer arguments (entry probes).
+    pub(crate) args: [u64; 3],
+    /// Return address into the caller of the probed function.
+    pub(crate) caller: u64,
+    /// Return value (return probes).
+    pub(crate) retval: i64,
+    /// CPU the hit happened on.
+    pub(crate) cpu: u32,
+    /// Pid of the current task.
+    pub(crate) pid: u32,
+    /// Name of the current task, NUL-terminated.
+    pub(crate) comm: [u8; COMM_LEN],
+}
+
+/// A copy of a `struct multi_stop_data` (`struct sw_multi_stop_view`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MultiStop {
+    /// `fn`.
+    pub(crate) func: u64,
+    /// `data`.
+    pub(crate) data: u64,
+    /// `active_cpus` (0 for NULL).
+    pub(crate) active_cpus: u64,
+    /// `num_threads`.
+    pub(crate) num_threads: u32,
+    /// `state`, as `enum multi_stop_state`.
+    pub(crate) state: u32,
+}
+
+mod ffi {
+    use super::{c_char, Hit, MultiStop};
+
+    extern "C" {
+        pub(super) fn stopwatch_probe_register(index: u32, symbol: *const c_char, ret: bool)
+            -> i32;
+        pub(super) fn stopwatch_probe_unregister(index: u32);
+        pub(super) fn stopwatch_probe_nmissed(index: u32) -> u64;
+        pub(super) fn stopwatch_probe_addr(index: u32) -> u64;
+        pub(super) fn stopwatch_read_multi_stop(msdata: *const core::ffi::c_void, out: *mut MultiStop);
+        pub(super) fn stopwatch_read_multi_stop_state(msdata: *const core::ffi::c_void) -> u32;
+        pub(super) fn stopwatch_cpumask_weight(mask: *const core::ffi::c_void) -> u32;
+        pub(super) fn stopwatch_cpu_online(cpu: u32) -> bool;
+        pub(super) fn stopwatch_num_online_cpus() -> u32;
+        pub(super) fn stopwatch_now_ns() -> u64;
+        pub(super) fn stopwatch_format_symbol(buf: *mut c_char, len: usize, addr: u64) -> i32;
+    }
+
+    // Keep `Hit` identical to `struct sw_hit`.
+    const _: () = assert!(core::mem::size_of::<Hit>() == 72);
+    const _: () = assert!(core::mem::size_of::<MultiStop>() == 32);
+}
+
+/// Registers probe slot `index` on `symbol`: an entry kprobe, or a
+/// kretprobe if `ret`. Hits arrive in `crate::probes::stopwatch_probe_hit`.
+///
+/// `symbol` must stay alive while the probe is registered: taking a
+/// `'static` string guarantees it.
+pub(crate) fn probe_register(index: usize, symbol: &'static CStr, ret: bool) -> Result {
+    let index = u32::try_from(index).map_err(|_| EINVAL)?;
+    // SAFETY: `symbol` is a NUL-terminated string that lives forever; the C
+    // side bounds-checks `index`.
+    let err = unsafe { ffi::stopwatch_probe_register(index, symbol.as_char_ptr(), ret) };
+    kernel::error::to_result(err)
+}
+
+/// Unregisters probe slot `index` (no-op if not registered). On return no
+/// handler of that probe is running or will run.
+pub(crate) fn probe_unregister(index: usize) {
+    // SAFETY: the C side bounds-checks `index` and ignores free slots.
+    unsafe { ffi::stopwatch_probe_unregister(index as u32) }
+}
+
+/// Hits of probe slot `index` that the kprobe core dropped.
+pub(crate) fn probe_nmissed(index: usize) -> u64 {
+    // SAFETY: the C side bounds-checks `index`.
+    unsafe { ffi::stopwatch_probe_nmissed(index as u32) }
+}
+
+/// Address probe slot `index` sits on (0 if not registered).
+pub(crate) fn probe_addr(index: usize) -> u64 {
+    // SAFETY: the C side bounds-checks `index`.
+    unsafe { ffi::stopwatch_probe_addr(index as u32) }
+}
+
+/// A pointer to a live `struct multi_stop_data`, as passed to
+/// `multi_cpu_stop()`.
+///
+/// # Invariants
+///
+/// The pointee is valid while the `multi_cpu_stop()` call that received it
+/// runs: the caller of `stop_machine()` keeps it on its stack until every
+/// CPU has left that call.
+#[derive(Clone, Copy)]
+pub(crate) struct MultiStopPtr(u64);
+
+impl MultiStopPtr {
+    /// Wraps the argument of a `multi_cpu_stop()` entry probe.
+    ///
+    /// # Safety
+    ///
+    /// `addr` must be the `data` argument of a `multi_cpu_stop()` call that
+    /// has not returned yet, and the wrapper must not be used after it
+    /// returns.
+    pub(crate) unsafe fn new(addr: u64) -> Self {
+        Self(addr)
+    }
+
+    /// The raw address, for comparisons and storage.
+    pub(crate) fn addr(self) -> u64 {
+        self.0
+    }
+
+    /// Reads the whole struct.
+    pub(crate) fn read(self) -> MultiStop {
+        let mut out = MultiStop::default();
+        // SAFETY: by the type invariants the pointee is a live
+        // `struct multi_stop_data`; `out` is a valid destination.
+        unsafe { ffi::stopwatch_read_multi_stop(self.0 as *const _, &mut out) };
+        out
+    }
+
+    /// Reads `state` only.
+    pub(crate) fn state(self) -> u32 {
+        // SAFETY: as in `read`.
+        unsafe { ffi::stopwatch_read_multi_stop_state(self.0 as *const _) }
+    }
+}
+
+/// Number of CPUs in the cpumask at `mask`, 0 for NULL.
+///
+/// # Safety
+///
+/// `mask` is NULL or points to a live `struct cpumask`.
+pub(crate) unsafe fn cpumask_weight(mask: u64) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { ffi::stopwatch_cpumask_weight(mask as *const _) }
+}
+
+/// Whether `cpu` is online.
+pub(crate) fn cpu_online(cpu: u32) -> bool {
+    // SAFETY: the C side checks `cpu < nr_cpu_ids`.
+    unsafe { ffi::stopwatch_cpu_online(cpu) }
+}
+
+/// Number of online CPUs.
+pub(crate) fn num_online_cpus() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_num_online_cpus() }
+}
+
+/// `ktime_get_mono_fast_ns()`: the NMI-safe clock every record uses.
+pub(crate) fn now_ns() -> u64 {
+    // SAFETY: no preconditions; NMI safe.
+    unsafe { ffi::stopwatch_now_ns() }
+}
+
+/// Symbol buffer big enough for `%pS` output (`KSYM_SYMBOL_LEN` is 512;
+/// longer names are cut).
+pub(crate) struct Symbol {
+    /// Bytes written.
+    len: usize,
+    /// The text.
+    buf: [u8; 128],
+}
+
+impl Symbol {
+    /// `addr` as `symbol+0xoff/0xsize [module]`, or hex if unknown.
+    pub(crate) fn of(addr: u64) -> Self {
+        let mut sym = Self {
+            len: 0,
+            buf: [0; 128],
+        };
+        // SAFETY: `buf` is writable for its whole length; scnprintf writes
+        // at most `len - 1` bytes plus a NUL and returns the count.
+        let n = unsafe {
+            ffi::stopwatch_format_symbol(sym.buf.as_mut_ptr().cast(), sym.buf.len(), addr)
+        };
+        sym.len = usize::try_from(n).unwrap_or(0).min(sym.buf.len() - 1);
+        sym
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
+    }
+}
+
+/// The NUL-terminated name in `comm` as a string.
+pub(crate) fn comm_str(comm: &[u8; COMM_LEN]) -> &str {
+    let end = comm.iter().position(|&b| b == 0).unwrap_or(COMM_LEN);
+    core::str::from_utf8(&comm[..end]).unwrap_or("?")
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stopwatch's C seam: the few things Linux 7.3's Rust bindings lack.
+ *
+ * kprobes.h, stop_machine.h and percpu.h are not in the bindings, struct
+ * kprobe is embedded by value and its handlers take struct pt_regs, and
+ * struct multi_stop_data is private to kernel/stop_machine.c. Everything
+ * that touches those lives here, behind the functions declared in the one
+ * `extern "C"` block of seam.rs; the Rust above that block is safe.
+ *
+ * Nothing here allocates, locks, sleeps or prints in a probe handler.
+ */
+
+#include <linux/compiler.h>
+#include <linux/cpumask.h>
+#include <linux/kprobes.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <linux/sprintf.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+
+/* Must match seam::MAX_PROBES. */
+#define SW_MAX_PROBES 16
+
+/* What a probe saw; mirrored by seam::Hit. */
+struct sw_hit {
+	u64 ts_ns;
+	u64 args[3];
+	u64 caller;
+	s64 retval;
+	u32 cpu;
+	u32 pid;
+	char comm[TASK_COMM_LEN];
+};
+
+struct sw_probe {
+	/* .kp is used alone for entry probes. */
+	struct kretprobe krp;
+	u32 index;
+	bool is_return;
+	bool registered;
+};
+
+static struct sw_probe sw_probes[SW_MAX_PROBES];
+
+/* Implemented in Rust (probes.rs); runs in probe context. */
+void stopwatch_probe_hit(u32 index, const struct sw_hit *hit);
+
+static __always_inline void sw_fill(struct sw_hit *hit, struct pt_regs *regs)
+{
+	hit->ts_ns = ktime_get_mono_fast_ns();
+	hit->cpu = raw_smp_processor_id();
+	hit->pid = current->pid;
+	memcpy(hit->comm, current->comm, TASK_COMM_LEN);
+	hit->comm[TASK_COMM_LEN - 1] = '\0';
+	hit->args[0] = regs_get_kernel_argument(regs, 0);
+	hit->args[1] = regs_get_kernel_argument(regs, 1);
+	hit->args[2] = regs_get_kernel_argument(regs, 2);
+	hit->retval = 0;
+}
+
+static int sw_entry_handler(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct sw_probe *p = container_of(kp, struct sw_probe, krp.kp);
+	struct sw_hit hit;
+
+	sw_fill(&hit, regs);
+	/* At function entry the return address is on top of the stack. */
+	hit.caller = regs_get_kernel_stack_nth(regs, 0);
+	stopwatch_probe_hit(p->index, &hit);
+	return 0;
+}
+NOKPROBE_SYMBOL(sw_entry_handler);
+
+static int sw_return_handler(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kretprobe *krp = get_kretprobe(ri);
+	struct sw_probe *p;
+	struct sw_hit hit;
+
+	if (unlikely(!krp))
+		return 0;
+	p = container_of(krp, struct sw_probe, krp);
+	sw_fill(&hit, regs);
+	hit.caller = get_kretprobe_retaddr(ri);
+	hit.retval = (s64)(long)regs_return_value(regs);
+	stopwatch_probe_hit(p->index, &hit);
+	return 0;
+}
+NOKPROBE_SYMBOL(sw_return_handler);
+
+int stopwatch_probe_register(u32 index, const char *symbol, bool is_return)
+{
+	struct sw_probe *p;
+	int ret;
+
+	if (index >= SW_MAX_PROBES)
+		return -EINVAL;
+	p = &sw_probes[index];
+	if (p->registered)
+		return -EBUSY;
+	memset(p, 0, sizeof(*p));
+	p->index = index;
+	p->is_return = is_return;
+	p->krp.kp.symbol_name = symbol;
+	if (is_return) {
+		p->krp.handler = sw_return_handler;
+		/* Enough for every CPU to be inside the function at once. */
+		p->krp.maxactive = 2 * num_possible_cpus();
+		ret = register_kretprobe(&p->krp);
+	} else {
+		p->krp.kp.pre_handler = sw_entry_handler;
+		ret = register_kprobe(&p->krp.kp);
+	}
+	if (!ret)
+		p->registered = true;
+	return ret;
+}
+
+void stopwatch_probe_unregister(u32 index)
+{
+	struct sw_probe *p;
+
+	if (index >= SW_MAX_PROBES)
+		return;
+	p = &sw_probes[index];
+	if (!p->registered)
+		return;
+	if (p->is_return)
+		unregister_kretprobe(&p->krp);
+	else
+		unregister_kprobe(&p->krp.kp);
+	p->registered = false;
+}
+
+/* Hits the kprobe core dropped (handler already running on that CPU). */
+u64 stopwatch_probe_nmissed(u32 index)
+{
+	struct sw_probe *p;
+
+	if (index >= SW_MAX_PROBES)
+		return 0;
+	p = &sw_probes[index];
+	if (p->is_return)
+		return READ_ONCE(p->krp.kp.nmissed) + READ_ONCE(p->krp.nmissed);
+	return READ_ONCE(p->krp.kp.nmissed);
+}
+
+/* Address the probe sits on, or 0 if not registered. */
+u64 stopwatch_probe_addr(u32 index)
+{
+	if (index >= SW_MAX_PROBES || !sw_probes[index].registered)
+		return 0;
+	return (u64)(unsigned long)sw_probes[index].krp.kp.addr;
+}
+
+/*
+ * A copy of the private struct multi_stop_data of kernel/stop_machine.c
+ * (identical in 6.12 and 7.3). Rust checks every copy it reads against
+ * what the stop_machine_cpuslocked() probe saw before trusting `state`.
+ */
+struct sw_multi_stop_data {
+	int (*fn)(void *);
+	void *data;
+	unsigned int num_threads;
+	const struct cpumask *active_cpus;
+	int state;
+	atomic_t thread_ack;
+};
+
+/* Mirrored by seam::MultiStop. */
+struct sw_multi_stop_view {
+	u64 fn;
+	u64 data;
+	u64 active_cpus;
+	u32 num_threads;
+	u32 state;
+};
+
+void stopwatch_read_multi_stop(const void *msdata, struct sw_multi_stop_view *out)
+{
+	const struct sw_multi_stop_data *m = msdata;
+
+	out->fn = (u64)(unsigned long)READ_ONCE(m->fn);
+	out->data = (u64)(unsigned long)READ_ONCE(m->data);
+	out->active_cpus = (u64)(unsigned long)READ_ONCE(m->active_cpus);
+	out->num_threads = READ_ONCE(m->num_threads);
+	out->state = (u32)READ_ONCE(m->state);
+}
+
+/* The `state` word only: the hot path of the stop_machine_yield probe. */
+u32 stopwatch_read_multi_stop_state(const void *msdata)
+{
+	return (u32)READ_ONCE(((const struct sw_multi_stop_data *)msdata)->state);
+}
+
+u32 stopwatch_cpumask_weight(const void *mask)
+{
+	return mask ? cpumask_weight((const struct cpumask *)mask) : 0;
+}
+
+bool stopwatch_cpu_online(u32 cpu)
+{
+	return cpu < nr_cpu_ids && cpu_online(cpu);
+}
+
+u32 stopwatch_num_online_cpus(void)
+{
+	return num_online_cpus();
+}
+
+u64 stopwatch_now_ns(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+/* `%pS` of `addr` into `buf`; returns the length written. */
+int stopwatch_format_symbol(char *buf, size_t len, u64 addr)
+{
+	return scnprintf(buf, len, "%pS", (void *)(unsigned long)addr);
+}

@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# Shared settings and helpers for stopwatch's scripts. Sourced, not run.
+#
+# This is the one place that pins the kernel and the toolchain: adding a
+# kernel (6.12 LTS later) means adding a case to `sw_select_kernel` and
+# nothing else in the scripts.
+
+SW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SW_CACHE=${STOPWATCH_CACHE:-${HOME}/.cache/stopwatch}
+
+# LLVM toolchain suffix passed as `make LLVM=-19`: 7.3 needs LLVM >= 17 and
+# bookworm ships 19.
+SW_LLVM=-19
+# bindgen-cli version installed by `scripts/deps` (0.73.x passes
+# `make rustavailable` on 7.3).
+SW_BINDGEN_VERSION=0.73.1
+# Bump when the way the kernel is configured or built changes, so cached
+# builds are not reused across incompatible recipes.
+SW_KERNEL_RECIPE=1
+
+# Kernel selection: STOPWATCH_KERNEL=7.3 (default).
+SW_KERNEL=${STOPWATCH_KERNEL:-7.3}
+
+sw_select_kernel() {
+	case "$SW_KERNEL" in
+	7.3)
+		# Debian trixie-backports' linux-source-7.3, fetched with a
+		# project-local sources list (the system's apt config is not
+		# touched).
+		SW_KPKG=linux-source-7.3
+		SW_KPKG_VERSION=7.3.4-1~bpo13+1
+		SW_KPKG_SHA256=703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3
+		SW_KPKG_SUITE=trixie-backports
+		SW_KPKG_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+		;;
+	*)
+		sw_die "unknown STOPWATCH_KERNEL '$SW_KERNEL' (known: 7.3)"
+		;;
+	esac
+}
+
+sw_log() { printf 'stopwatch: %s\n' "$*" >&2; }
+sw_die() {
+	printf 'stopwatch: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# Hash of stdin, 16 hex digits: cache keys.
+sw_hash() { sha256sum | cut -c1-16; }
+
+# What the kernel build depends on besides the sources: the toolchain.
+sw_toolchain_id() {
+	{
+		"clang${SW_LLVM}" --version 2>/dev/null | head -n1
+		rustc --version 2>/dev/null
+		bindgen --version 2>/dev/null
+	}
+}
+
+# Directory of the configured and built kernel for the selected version,
+# fragment and toolchain (the `O=` of the kernel build, usable as KDIR).
+sw_kernel_dir() {
+	sw_select_kernel
+	local key
+	key=$({
+		echo "recipe $SW_KERNEL_RECIPE"
+		echo "$SW_KPKG $SW_KPKG_VERSION $SW_KPKG_SHA256"
+		cat "${STOPWATCH_FRAGMENT:-$SW_ROOT/.config.fragment}"
+		sw_toolchain_id
+	} | sw_hash)
+	printf '%s/kernel/%s-%s\n' "$SW_CACHE" "$SW_KERNEL" "$key"
+}
+
+# The kernel tree modules build against: KDIR if the user gave one, else
+# the cached build.
+sw_kdir() {
+	if [ -n "${KDIR:-}" ]; then
+		printf '%s\n' "$KDIR"
+	else
+		sw_kernel_dir
+	fi
+}
+
+# The bzImage that goes with `sw_kdir`.
+sw_bzimage() {
+	printf '%s/arch/x86/boot/bzImage\n' "$(sw_kdir)"
+}
+
+# Where the out-of-tree modules are built (`make M=... MO=...`): outside the
+# repo, one directory per kernel tree.
+sw_modules_dir() {
+	local kdir
+	kdir=$(sw_kdir)
+	printf '%s/modules/%s\n' "$SW_CACHE" "$(printf '%s' "$kdir" | sw_hash)"
+}
