@@ -57,7 +57,7 @@ impl CpuInStop {
 }
 
 /// One `stop_machine()` call as the records tell it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct StopSummary {
     /// Instance id.
     pub(crate) stop: u32,
@@ -80,7 +80,7 @@ pub(crate) struct StopSummary {
 }
 
 /// Who held an instance up.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Culprit {
     /// Every CPU arrived; this one came last, after everyone else waited
     /// `lag_ns` for it.

@@ -73,7 +73,7 @@ pub(crate) struct Ring {
     /// `head` at the last clear: records before it are not shown.
     base: Atomic<u64>,
     /// The storage.
-    slots: KVec<Slot>,
+    slots: KVVec<Slot>,
 }
 
 /// Counters of a ring since its last clear.
@@ -92,7 +92,7 @@ impl Ring {
         if !valid_size(records) {
             return Err(EINVAL);
         }
-        let mut slots = KVec::with_capacity(records, GFP_KERNEL)?;
+        let mut slots = KVVec::with_capacity(records, GFP_KERNEL)?;
         for _ in 0..records {
             slots.push(Slot::new(), GFP_KERNEL)?;
         }
@@ -101,11 +101,6 @@ impl Ring {
             base: Atomic::new(0),
             slots,
         })
-    }
-
-    /// Number of slots.
-    pub(crate) fn capacity(&self) -> usize {
-        self.slots.len()
     }
 
     /// Slot of write number `n`.

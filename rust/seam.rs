@@ -60,12 +60,12 @@ mod ffi {
             -> i32;
         pub(super) fn stopwatch_probe_unregister(index: u32);
         pub(super) fn stopwatch_probe_nmissed(index: u32) -> u64;
-        pub(super) fn stopwatch_probe_addr(index: u32) -> u64;
         pub(super) fn stopwatch_read_multi_stop(msdata: *const core::ffi::c_void, out: *mut MultiStop);
         pub(super) fn stopwatch_read_multi_stop_state(msdata: *const core::ffi::c_void) -> u32;
         pub(super) fn stopwatch_cpumask_weight(mask: *const core::ffi::c_void) -> u32;
         pub(super) fn stopwatch_cpu_online(cpu: u32) -> bool;
         pub(super) fn stopwatch_num_online_cpus() -> u32;
+        pub(super) fn stopwatch_cpu_online_mask() -> u64;
         pub(super) fn stopwatch_now_ns() -> u64;
         pub(super) fn stopwatch_format_symbol(buf: *mut c_char, len: usize, addr: u64) -> i32;
     }
@@ -99,12 +99,6 @@ pub(crate) fn probe_unregister(index: usize) {
 pub(crate) fn probe_nmissed(index: usize) -> u64 {
     // SAFETY: the C side bounds-checks `index`.
     unsafe { ffi::stopwatch_probe_nmissed(index as u32) }
-}
-
-/// Address probe slot `index` sits on (0 if not registered).
-pub(crate) fn probe_addr(index: usize) -> u64 {
-    // SAFETY: the C side bounds-checks `index`.
-    unsafe { ffi::stopwatch_probe_addr(index as u32) }
 }
 
 /// A pointer to a live `struct multi_stop_data`, as passed to
@@ -171,6 +165,12 @@ pub(crate) fn cpu_online(cpu: u32) -> bool {
 pub(crate) fn num_online_cpus() -> u32 {
     // SAFETY: no preconditions.
     unsafe { ffi::stopwatch_num_online_cpus() }
+}
+
+/// Address of `cpu_online_mask`.
+pub(crate) fn cpu_online_mask() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_cpu_online_mask() }
 }
 
 /// `ktime_get_mono_fast_ns()`: the NMI-safe clock every record uses.

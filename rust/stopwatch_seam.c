@@ -21,6 +21,8 @@
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 
+#include "stopwatch_seam.h"
+
 /* Must match seam::MAX_PROBES. */
 #define SW_MAX_PROBES 16
 
@@ -44,9 +46,6 @@ struct sw_probe {
 };
 
 static struct sw_probe sw_probes[SW_MAX_PROBES];
-
-/* Implemented in Rust (probes.rs); runs in probe context. */
-void stopwatch_probe_hit(u32 index, const struct sw_hit *hit);
 
 static __always_inline void sw_fill(struct sw_hit *hit, struct pt_regs *regs)
 {
@@ -148,14 +147,6 @@ u64 stopwatch_probe_nmissed(u32 index)
 	return READ_ONCE(p->krp.kp.nmissed);
 }
 
-/* Address the probe sits on, or 0 if not registered. */
-u64 stopwatch_probe_addr(u32 index)
-{
-	if (index >= SW_MAX_PROBES || !sw_probes[index].registered)
-		return 0;
-	return (u64)(unsigned long)sw_probes[index].krp.kp.addr;
-}
-
 /*
  * A copy of the private struct multi_stop_data of kernel/stop_machine.c
  * (identical in 6.12 and 7.3). Rust checks every copy it reads against
@@ -220,4 +211,11 @@ u64 stopwatch_now_ns(void)
 int stopwatch_format_symbol(char *buf, size_t len, u64 addr)
 {
 	return scnprintf(buf, len, "%pS", (void *)(unsigned long)addr);
+}
+
+/* Address of cpu_online_mask: what stop_machine_yield() gets when
+ * stop_machine() was called with cpus == NULL. */
+u64 stopwatch_cpu_online_mask(void)
+{
+	return (u64)(unsigned long)cpu_online_mask;
 }

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The probe table and the dispatch from a hit to the recorder.
+//!
+//! [`PROBES`] lists every probe, one line each; adding a probe is adding a
+//! line (and a [`Handler`] if it needs new logic). Registration is all or
+//! nothing: a symbol that cannot be probed is named in dmesg with its errno
+//! and the module does not load, with every probe registered so far
+//! unregistered again.
+
+use crate::{
+    record::TouchSource,
+    recorder::Recorder,
+    seam::{self, Hit, MAX_PROBES},
+};
+use kernel::{
+    prelude::*,
+    sync::atomic::{Acquire, Atomic, Release},
+};
+
+/// What a probe does with a hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Handler {
+    /// A watchdog touch function.
+    Touch(TouchSource),
+    /// `softlockup_fn()`.
+    WatchdogWork,
+    /// `watchdog_timer_fn()`.
+    WatchdogCheck,
+    /// `stop_machine_cpuslocked()` entry.
+    StopBegin,
+    /// `stop_machine_cpuslocked()` return.
+    StopEnd,
+    /// `multi_cpu_stop()` entry.
+    CpuEnter,
+    /// `stop_machine_yield()`, called once per spin of `multi_cpu_stop()`.
+    CpuSpin,
+    /// `multi_cpu_stop()` return.
+    CpuExit,
+}
+
+/// One probe: where and what.
+pub(crate) struct ProbeSpec {
+    /// Kernel symbol.
+    pub(crate) symbol: &'static CStr,
+    /// A kretprobe (on return) rather than a kprobe (on entry).
+    pub(crate) on_return: bool,
+    /// What to do on a hit.
+    pub(crate) handler: Handler,
+}
+
+/// An entry probe.
+const fn entry(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
+    ProbeSpec {
+        symbol,
+        on_return: false,
+        handler,
+    }
+}
+
+/// A return probe.
+const fn ret(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
+    ProbeSpec {
+        symbol,
+        on_return: true,
+        handler,
+    }
+}
+
+/// Every probe stopwatch registers, in registration order.
+///
+/// `ack_state()`, `set_state()` and `update_touch_ts()` are inlined in
+/// 6.12 and 7.3, so the states are read from `msdata->state` in the
+/// `stop_machine_yield()` probe instead (see Documentation/stopwatch.rst).
+pub(crate) const PROBES: [ProbeSpec; 11] = [
+    entry(c"touch_softlockup_watchdog", Handler::Touch(TouchSource::Plain)),
+    entry(c"touch_softlockup_watchdog_sched", Handler::Touch(TouchSource::Sched)),
+    entry(c"touch_softlockup_watchdog_sync", Handler::Touch(TouchSource::Sync)),
+    entry(c"touch_all_softlockup_watchdogs", Handler::Touch(TouchSource::All)),
+    entry(c"softlockup_fn", Handler::WatchdogWork),
+    entry(c"watchdog_timer_fn", Handler::WatchdogCheck),
+    entry(c"stop_machine_cpuslocked", Handler::StopBegin),
+    ret(c"stop_machine_cpuslocked", Handler::StopEnd),
+    entry(c"multi_cpu_stop", Handler::CpuEnter),
+    entry(c"stop_machine_yield", Handler::CpuSpin),
+    ret(c"multi_cpu_stop", Handler::CpuExit),
+];
+const _: () = assert!(PROBES.len() <= MAX_PROBES);
+
+/// The recorder the handlers feed; null while no probe is registered.
+static RECORDER: Atomic<*const Recorder> = Atomic::new(core::ptr::null());
+
+/// Called by the C seam for every hit of probe `index`.
+///
+/// # Safety
+///
+/// `hit` points to a valid [`Hit`] for the duration of the call; called
+/// from a probe handler (preemption disabled).
+#[no_mangle]
+pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *const Hit) {
+    let recorder = RECORDER.load(Acquire);
+    if recorder.is_null() || hit.is_null() {
+        return;
+    }
+    // SAFETY: `RECORDER` is set by `Probes::register` before any probe is
+    // registered and cleared only after all are unregistered, so the
+    // recorder outlives every handler.
+    let recorder = unsafe { &*recorder };
+    // SAFETY: guaranteed by the caller.
+    let hit = unsafe { &*hit };
+    let Some(spec) = PROBES.get(index as usize) else {
+        return;
+    };
+    let Some(live) = recorder.count_hit(index as usize, hit) else {
+        return;
+    };
+    match spec.handler {
+        Handler::Touch(source) => recorder.on_touch(live, hit, source),
+        Handler::WatchdogWork => recorder.on_watchdog_work(live, hit),
+        Handler::WatchdogCheck => recorder.on_watchdog_check(live, hit),
+        Handler::StopBegin => recorder.on_stop_begin(live, hit),
+        Handler::StopEnd => recorder.on_stop_end(live, hit),
+        Handler::CpuEnter => recorder.on_cpu_enter(live, hit),
+        Handler::CpuSpin => recorder.on_cpu_spin(live, hit),
+        Handler::CpuExit => recorder.on_cpu_exit(live, hit),
+    }
+}
+
+/// Every probe in [`PROBES`], registered.
+///
+/// # Invariants
+///
+/// While a `Probes` exists, `RECORDER` points to the recorder it was
+/// registered for and every probe in [`PROBES`] is registered. Dropping it
+/// unregisters them all (which waits for running handlers) before clearing
+/// `RECORDER`, so the recorder may be freed afterwards.
+pub(crate) struct Probes {
+    /// Not `Send`: unregistration must happen in the module's context.
+    _private: (),
+}
+
+impl Probes {
+    /// Registers every probe, feeding `recorder`.
+    ///
+    /// # Safety
+    ///
+    /// `recorder` must stay valid and pinned until the returned value is
+    /// dropped.
+    pub(crate) unsafe fn register(recorder: &Recorder) -> Result<Self> {
+        RECORDER.store(recorder, Release);
+        for (index, spec) in PROBES.iter().enumerate() {
+            if let Err(e) = seam::probe_register(index, spec.symbol, spec.on_return) {
+                pr_err!(
+                    "cannot {} {:?}: error {} (check /proc/kallsyms and the kprobe blacklist)\n",
+                    if spec.on_return { "kretprobe" } else { "kprobe" },
+                    spec.symbol,
+                    e.to_errno()
+                );
+                for earlier in (0..index).rev() {
+                    seam::probe_unregister(earlier);
+                }
+                RECORDER.store(core::ptr::null(), Release);
+                return Err(e);
+            }
+        }
+        Ok(Self { _private: () })
+    }
+}
+
+impl Drop for Probes {
+    fn drop(&mut self) {
+        for index in (0..PROBES.len()).rev() {
+            seam::probe_unregister(index);
+        }
+        // No handler runs any more: unregister_kprobe() waited for them.
+        RECORDER.store(core::ptr::null(), Release);
+    }
+}
