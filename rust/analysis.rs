@@ -27,8 +27,8 @@ pub(crate) struct CpuInStop {
     /// PREPARE.
     pub(crate) touches_waiting: u32,
     /// Pid of the task the watchdog last saw on this CPU before it arrived
-    /// (0 if unknown).
-    pub(crate) task_before_arrival: u32,
+    /// (`None` if no check was recorded).
+    pub(crate) task_before_arrival: Option<u32>,
 }
 
 impl CpuInStop {
@@ -175,7 +175,7 @@ pub(crate) struct StopLog {
     /// The newest [`KEPT_STOPS`] instances, oldest first.
     pub(crate) stops: KVec<StopSummary>,
     /// Per CPU (by index): pid at the last watchdog check.
-    last_check_pid: KVec<u32>,
+    last_check_pid: KVec<Option<u32>>,
 }
 
 impl StopLog {
@@ -211,18 +211,15 @@ impl StopLog {
     fn note_check(&mut self, cpu: u16, pid: u32) -> Result {
         let i = usize::from(cpu);
         while self.last_check_pid.len() <= i {
-            self.last_check_pid.push(0, GFP_KERNEL)?;
+            self.last_check_pid.push(None, GFP_KERNEL)?;
         }
-        self.last_check_pid[i] = pid;
+        self.last_check_pid[i] = Some(pid);
         Ok(())
     }
 
-    /// Pid the watchdog last saw on `cpu` (0 if none).
-    pub(crate) fn last_check_pid(&self, cpu: u16) -> u32 {
-        self.last_check_pid
-            .get(usize::from(cpu))
-            .copied()
-            .unwrap_or(0)
+    /// Pid the watchdog last saw on `cpu`, if any check was recorded.
+    pub(crate) fn last_check_pid(&self, cpu: u16) -> Option<u32> {
+        self.last_check_pid.get(usize::from(cpu)).copied().flatten()
     }
 
     /// Counts a touch or watchdog work on `cpu` at `ts` against every
@@ -404,7 +401,7 @@ mod tests {
         // CPU 0 waited from 12 ms to 5103 ms.
         assert_eq!(s.longest_prepare(0), Some((0, 5091 * MS)));
         let c2 = s.cpu(2).ok_or(EINVAL)?;
-        assert_eq!(c2.task_before_arrival, 91);
+        assert_eq!(c2.task_before_arrival, Some(91));
         assert_eq!(c2.touches_before_arrival, 49);
         for cpu in [0u16, 1, 3] {
             let c = s.cpu(cpu).ok_or(EINVAL)?;

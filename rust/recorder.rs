@@ -568,10 +568,19 @@ impl Recorder {
             return;
         };
         let stop = live.stop_id.load(Relaxed);
-        if raw != live.stop_state.load(Relaxed) {
+        let seen = live.stop_state.load(Relaxed);
+        if raw != seen {
+            // States advance one at a time and every CPU acks each one, so
+            // a CPU whose state moved on by more than one between two
+            // spins passed through the ones in between: record them too.
+            let from = if seen < raw { seen + 1 } else { raw };
+            for step in from..=raw {
+                if let Some(state) = StopState::from_raw(u64::from(step)) {
+                    self.emit(hit, live, Event::CpuState { stop, state });
+                }
+            }
             live.stop_since_ns.store(hit.ts_ns, Relaxed);
             live.stop_state.store(raw, Release);
-            self.emit(hit, live, Event::CpuState { stop, state });
             return;
         }
         if state != StopState::Prepare || stop == 0 || live.stop_warned.load(Relaxed) {
@@ -612,7 +621,9 @@ impl Recorder {
         live.stop_msdata.store(0, Relaxed);
         live.stop_mask.store(0, Relaxed);
         live.stop_state.store(NOT_IN_STOP, Release);
-        if was != NOT_IN_STOP {
+        // The last spin usually saw EXIT already; if states were not
+        // tracked (layout check failed), the return is the EXIT.
+        if was != NOT_IN_STOP && was != StopState::Exit as u32 {
             self.emit(
                 hit,
                 live,

@@ -351,16 +351,14 @@ impl<N: Names> Display for StopLine<'_, N> {
         match culprit {
             Culprit::LastArrived { cpu, lag_ns } => {
                 let c = s.cpu(cpu);
-                let task = c.map_or(0, |c| c.task_before_arrival);
                 write!(
                     f,
                     " culprit={cpu} culprit_why=last_arrived culprit_lag_ms={} culprit_task=",
                     Ms(lag_ns)
                 )?;
-                if task == 0 {
-                    f.write_str("-")?;
-                } else {
-                    write!(f, "{}", Task(n, task))?;
+                match c.and_then(|c| c.task_before_arrival) {
+                    Some(task) => write!(f, "{}", Task(n, task))?,
+                    None => f.write_str("-")?,
                 }
                 write!(
                     f,

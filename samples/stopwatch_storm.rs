@@ -1,12 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! stop_machine storm: calls `stop_machine()` every `period_ms` so that
-//! stopwatch has instances to record and the seed's lockup can be replayed.
-//!
-//! Skeleton: parameters are validated; the calling kthread comes with the
-//! reproducer.
+//! stop_machine storm: a kernel thread that calls `stop_machine()` every
+//! `period_ms` with a function that busy-works for `work_us`, as the seed's
+//! reproducer did. Counts calls and durations in
+//! `/sys/kernel/debug/stopwatch_storm/stats` and says them on unload.
+//! rmmod stops the thread; a call in flight finishes first.
 
-use kernel::prelude::*;
+use core::ffi::{c_int, c_void};
+use kernel::{
+    bindings,
+    cpu::CpuId,
+    cpumask::CpumaskVar,
+    debugfs::Scope,
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+    time::{delay::udelay, Delta, Instant, Monotonic},
+};
+
+#[path = "support.rs"]
+mod support;
+
+use support::check_param;
 
 module! {
     type: Storm,
@@ -23,33 +37,168 @@ module! {
             default: 10,
             description: "Microseconds the stop function busy-works (0..=100000)",
         },
+        cpu: i32 {
+            default: -1,
+            description: "CPU that runs the function (-1: any, i.e. cpus=NULL)",
+        },
     },
 }
 
-/// The loaded sample.
-struct Storm;
+mod ffi {
+    use super::{bindings::cpumask, c_int, c_void};
 
-/// Checks that `value` lies in `range`, naming the parameter if not.
-fn check_param(name: &str, value: u32, range: core::ops::RangeInclusive<u32>) -> Result {
-    if range.contains(&value) {
-        Ok(())
-    } else {
-        pr_err!(
-            "{name}={value} out of range {}..={}\n",
-            range.start(),
-            range.end()
-        );
-        Err(EINVAL)
+    extern "C" {
+        pub(super) fn stop_machine(
+            func: unsafe extern "C" fn(*mut c_void) -> c_int,
+            data: *mut c_void,
+            cpus: *const cpumask,
+        ) -> c_int;
     }
+}
+
+/// What the thread does and has done.
+struct Storm {
+    /// The calling thread; stopped first on unload (see `Storm::drop`).
+    thread: Option<support::KThread>,
+    /// `/sys/kernel/debug/stopwatch_storm/` and the state the thread uses.
+    state: Pin<KBox<Scope<StormState>>>,
+}
+
+/// Shared between the thread, the debugfs file and unload.
+struct StormState {
+    /// Parameters, validated.
+    period_ms: u32,
+    /// See [`StormState::period_ms`].
+    work_us: u32,
+    /// The active CPU mask, `None` for `cpus == NULL`.
+    mask: Option<CpumaskVar>,
+    /// Calls made.
+    calls: Atomic<u64>,
+    /// Calls that returned an error.
+    errors: Atomic<u64>,
+    /// Sum and maximum of call durations.
+    total_ns: Atomic<u64>,
+    /// See [`StormState::total_ns`].
+    max_ns: Atomic<u64>,
+}
+
+// SAFETY: the mask is only read after init; counters are atomics.
+unsafe impl Sync for StormState {}
+// SAFETY: as above.
+unsafe impl Send for StormState {}
+
+/// The function `stop_machine()` runs: busy-work for `*data` microseconds
+/// with interrupts off on the active CPU.
+unsafe extern "C" fn work(data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the `work_us` of a live `StormState`.
+    let mut left = i64::from(unsafe { *data.cast::<u32>() });
+    while left > 0 {
+        let slice = left.min(1000);
+        udelay(Delta::from_micros(slice));
+        left -= slice;
+    }
+    0
+}
+
+/// The thread: call, record, sleep, until asked to stop.
+unsafe extern "C" fn storm_thread(data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the pinned `StormState`, which outlives the thread
+    // (`Storm` stops the thread before dropping it).
+    let st = unsafe { &*data.cast::<StormState>() };
+    while !support::should_stop() {
+        let mask = st.mask.as_ref().map_or(core::ptr::null(), |m| m.as_raw().cast_const());
+        let start = Instant::<Monotonic>::now();
+        // SAFETY: `work` only reads `work_us`, which lives as long as `st`;
+        // `mask` is NULL or a live cpumask.
+        let ret = unsafe {
+            ffi::stop_machine(work, (&raw const st.work_us).cast_mut().cast(), mask)
+        };
+        let took = start.elapsed().as_nanos().max(0) as u64;
+        st.calls.add(1, Relaxed);
+        if ret != 0 {
+            st.errors.add(1, Relaxed);
+        }
+        st.total_ns.add(took, Relaxed);
+        if took > st.max_ns.load(Relaxed) {
+            st.max_ns.store(took, Relaxed);
+        }
+        support::sleep_ms(st.period_ms);
+    }
+    0
+}
+
+/// Writes the `stats` file.
+fn write_stats(st: &StormState, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let calls = st.calls.load(Relaxed);
+    let total = st.total_ns.load(Relaxed);
+    writeln!(
+        f,
+        "calls={calls} errors={} mean_us={} max_us={} period_ms={} work_us={}",
+        st.errors.load(Relaxed),
+        if calls == 0 { 0 } else { total / calls / 1000 },
+        st.max_ns.load(Relaxed) / 1000,
+        st.period_ms,
+        st.work_us
+    )
 }
 
 impl kernel::Module for Storm {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let period = module_parameters::period_ms.value();
-        let work = module_parameters::work_us.value();
-        check_param("period_ms", period, 1..=60_000)?;
-        check_param("work_us", work, 0..=100_000)?;
-        pr_info!("loaded: period_ms={period} work_us={work}\n");
-        Ok(Storm)
+        let period_ms = module_parameters::period_ms.value();
+        let work_us = module_parameters::work_us.value();
+        let cpu = module_parameters::cpu.value();
+        check_param("period_ms", period_ms, 1..=60_000)?;
+        check_param("work_us", work_us, 0..=100_000)?;
+        let nr = kernel::cpu::nr_cpu_ids() as i32;
+        check_param("cpu", cpu, -1..=nr - 1)?;
+        let mask = if cpu < 0 {
+            None
+        } else {
+            let mut m = CpumaskVar::new_zero(GFP_KERNEL)?;
+            m.set(CpuId::from_i32(cpu).ok_or(EINVAL)?);
+            Some(m)
+        };
+        let state = KBox::pin_init(
+            Scope::dir(
+                StormState {
+                    period_ms,
+                    work_us,
+                    mask,
+                    calls: Atomic::new(0),
+                    errors: Atomic::new(0),
+                    total_ns: Atomic::new(0),
+                    max_ns: Atomic::new(0),
+                },
+                c"stopwatch_storm",
+                |st, dir| dir.read_callback_file(c"stats", st, &write_stats),
+            ),
+            GFP_KERNEL,
+        )?;
+        let data: *const StormState = &**state;
+        // SAFETY: `storm_thread` loops until asked to stop; the state is
+        // pinned and `Storm::drop` stops the thread before freeing it.
+        let thread = unsafe {
+            support::KThread::spawn(storm_thread, data.cast_mut().cast(), c"stopwatch_storm", None)?
+        };
+        pr_info!("started: period_ms={period_ms} work_us={work_us} cpu={cpu}\n");
+        Ok(Storm {
+            thread: Some(thread),
+            state,
+        })
+    }
+}
+
+impl Drop for Storm {
+    fn drop(&mut self) {
+        // Stop the thread (waiting for a call in flight) before the state
+        // it uses goes away with `self.state`.
+        drop(self.thread.take());
+        let st = &**self.state;
+        let calls = st.calls.load(Relaxed);
+        pr_info!(
+            "stopped: calls={calls} errors={} max_us={}\n",
+            st.errors.load(Relaxed),
+            st.max_ns.load(Relaxed) / 1000
+        );
     }
 }
