@@ -53,12 +53,23 @@ impl Names for KernelNames<'_> {
     }
 }
 
+/// Name shown for `pid`: `<idle>` for pid 0 (every CPU's idle task has
+/// it, under a different name), else the cached name.
+fn comm_for<N: Names>(names: &N, pid: u32) -> Option<[u8; COMM_LEN]> {
+    if pid == 0 {
+        let mut idle = [0u8; COMM_LEN];
+        idle[..6].copy_from_slice(b"<idle>");
+        return Some(idle);
+    }
+    names.comm(pid)
+}
+
 /// `comm/pid`, `<...>/pid` if the name is unknown.
 struct Task<'a, N: Names>(&'a N, u32);
 
 impl<N: Names> Display for Task<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match self.0.comm(self.1) {
+        match comm_for(self.0, self.1) {
             Some(comm) => write!(f, "{}/{}", comm_str(&comm), self.1),
             None => write!(f, "<...>/{}", self.1),
         }
@@ -86,7 +97,7 @@ impl<N: Names> Display for EventLine<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let r = self.rec;
         let n = self.names;
-        let comm = n.comm(r.pid);
+        let comm = comm_for(n, r.pid);
         let name = comm.as_ref().map_or("<...>", comm_str);
         write!(
             f,
@@ -606,11 +617,16 @@ mod tests {
             91,
             cat(head, "early_warning stop=12 waited_ms=1000.123 culprit=2")?.as_bytes(),
         )?;
-        // Unknown task names read like ftrace's.
+        // Unknown task names and the idle task read like ftrace's.
         check(
             Event::WatchdogWork,
             7,
             b"           <...>-7       [002] 12.345678: watchdog_work",
+        )?;
+        check(
+            Event::WatchdogWork,
+            0,
+            b"          <idle>-0       [002] 12.345678: watchdog_work",
         )?;
         Ok(())
     }

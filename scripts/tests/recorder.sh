@@ -1,0 +1,112 @@
+# End-to-end: the recorder sees stop_machine instances from the storm on
+# every CPU, its views agree with each other, bad control input changes
+# nothing, and unload is clean.
+# vm-run: --cpus 4 --append watchdog_thresh=2
+
+D=$SW_DEBUGFS
+check "stopwatch.ko loads" insmod /stopwatch/stopwatch.ko
+check "storm loads (period 300 ms)" insmod /stopwatch/stopwatch_storm.ko period_ms=300
+sleep 3
+check "storm unloads" rmmod stopwatch_storm
+
+# --- cpus: every CPU touched within the watchdog period (2*2/5 s = 800 ms).
+cpus_ok() {
+	lines=$(grep -c '^cpu=' "$D/cpus")
+	[ "$lines" = 4 ] || { echo "expected 4 cpu lines, got $lines"; return 1; }
+	awk '/^cpu=/ {
+		for (i = 1; i <= NF; i++) if ($i ~ /^touch_age_ms=/) { split($i, kv, "="); age = kv[2] }
+		if (age == "-" || age + 0 >= 800) { print "stale: " $0; bad = 1 }
+	} END { exit bad }' "$D/cpus"
+}
+check "cpus: a touch younger than the 800 ms watchdog period on every CPU" cpus_ok
+
+echo 0 >"$D/enable"
+cat "$D/stops" >/tmp/stops
+cat "$D/events" >/tmp/events
+cat "$D/stats" >/tmp/stats
+echo "--- stops"; cat /tmp/stops
+echo "--- stats"; cat /tmp/stats
+
+# --- stops: the storm's instances, all 4 CPUs in and out.
+stop=$(grep 'caller=stopwatch_storm/' /tmp/stops | grep ' ret=0 ' | tail -n1 | sed 's/^stop=\([0-9]*\) .*/\1/')
+check "stops lists a completed storm instance" test -n "$stop"
+arrivals_ok() {
+	grep "^stop=$stop " /tmp/stops | grep -q ' cpus=4 arrivals_ms=0:+[0-9.]*,1:+[0-9.]*,2:+[0-9.]*,3:+[0-9.]* '
+}
+check "stops: instance $stop has all 4 CPUs arriving" arrivals_ok
+check "stops: instance $stop names a culprit and a longest PREPARE wait" \
+	sh -c "grep '^stop=$stop ' /tmp/stops | grep -q ' longest_prepare_ms=[0-9].* culprit=[0-3] culprit_why=last_arrived '"
+
+# --- events: each CPU's five states of that instance, in order.
+states_ok() {
+	for cpu in 0 1 2 3; do
+		seq=$(grep "\\[00$cpu\\] .* stop_state stop=$stop " /tmp/events | sed 's/.*state=//' | tr '\n' ' ')
+		if [ "$seq" != "NONE PREPARE DISABLE_IRQ RUN EXIT " ]; then
+			echo "cpu $cpu of stop $stop: '$seq'"
+			return 1
+		fi
+	done
+}
+check "events: each CPU went NONE PREPARE DISABLE_IRQ RUN EXIT in stop $stop" states_ok
+check "events: stop_begin and stop_end of stop $stop from the storm" \
+	sh -c "grep -q 'stopwatch_storm-.* stop_begin stop=$stop fn=' /tmp/events && grep -q 'stop_end stop=$stop ret=0 duration_ms=' /tmp/events"
+
+# --- stats agree with events.
+counts_ok() {
+	total=$(grep -c . /tmp/events)
+	in_ring=$(sed -n 's/^total .* in_ring=\([0-9]*\) .*/\1/p' /tmp/stats)
+	[ "$total" = "$in_ring" ] || { echo "events has $total lines, stats says in_ring=$in_ring"; return 1; }
+	for cpu in 0 1 2 3; do
+		lines=$(grep -c "\\[00$cpu\\] " /tmp/events)
+		want=$(sed -n "s/^cpu=$cpu written=[0-9]* overwritten=[0-9]* in_ring=\\([0-9]*\\) .*/\\1/p" /tmp/stats)
+		[ "$lines" = "$want" ] || { echo "cpu $cpu: $lines lines, in_ring=$want"; return 1; }
+	done
+	enters=$(grep -c 'stop_state stop=[0-9]* state=NONE' /tmp/events)
+	hits=$(sed -n 's/^probe="multi_cpu_stop" kind=kprobe hits=\([0-9]*\) .*/\1/p' /tmp/stats)
+	[ "$enters" = "$hits" ] || { echo "$enters arrivals in events, multi_cpu_stop hits=$hits"; return 1; }
+}
+check "stats: per-CPU and total in_ring match events; arrivals match probe hits" counts_ok
+check "stats: no probe missed a hit, no layout error" \
+	sh -c "grep -q ' missed=0 ' /tmp/stats && grep -q 'layout_errors=0' /tmp/stats"
+
+# --- modes.
+mode_is() { test "$(stat -c %a "$D/$1")" = "$2"; }
+for f in events cpus stops stats format; do check "mode of $f is 0400" mode_is "$f" 400; done
+for f in enable buffer_size warn_percent; do check "mode of $f is 0600" mode_is "$f" 600; done
+check "mode of clear is 0200" mode_is clear 200
+
+# --- bad control input fails and changes nothing.
+lines_before=$(grep -c . "$D/events")
+for bad in 2 on " 1" -1 01 "1 1"; do
+	fails "enable refuses '$bad'" sh -c "printf '%s' '$bad' > $D/enable"
+done
+check "enable still 0" test "$(cat "$D/enable")" = 0
+for bad in 0 yes 2; do
+	fails "clear refuses '$bad'" sh -c "echo '$bad' > $D/clear"
+done
+for bad in 1000 8 0 abc 4096k; do
+	fails "buffer_size refuses '$bad'" sh -c "echo '$bad' > $D/buffer_size"
+done
+for bad in 0 101 abc; do
+	fails "warn_percent refuses '$bad'" sh -c "echo '$bad' > $D/warn_percent"
+done
+check "buffer_size still 4096" test "$(cat "$D/buffer_size")" = 4096
+check "warn_percent still 50" test "$(cat "$D/warn_percent")" = 50
+check "events unchanged by refused writes" test "$(grep -c . "$D/events")" = "$lines_before"
+
+# --- good control input works.
+echo 1 >"$D/enable"
+fails "buffer_size refuses a resize while enabled (EBUSY)" sh -c "echo 1024 > $D/buffer_size"
+echo 0 >"$D/enable"
+check "buffer_size 1024 accepted while disabled" sh -c "echo 1024 > $D/buffer_size"
+check "buffer_size reads 1024" test "$(cat "$D/buffer_size")" = 1024
+check "resize empties the rings" test "$(grep -c . "$D/events")" = 0
+echo 1 >"$D/enable"
+sleep 1
+check "recording resumes after resize" test "$(grep -c . "$D/events")" -gt 0
+check "clear empties the rings" sh -c "echo 1 > $D/clear && echo 0 > $D/enable && test \$(grep -c . $D/events) = 0"
+check "warn_percent 75 accepted" sh -c "echo 75 > $D/warn_percent && test \$(cat $D/warn_percent) = 75"
+
+check "stopwatch.ko unloads" rmmod stopwatch
+check "dmesg has no BUG, WARNING or Oops" dmesg_clean
+finish
