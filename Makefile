@@ -4,6 +4,7 @@
 #
 #   make            build the modules (and the test kernel if missing)
 #   make run        boot the test kernel and replay the incident
+#                   (REPRODUCE_ARGS='--hog-cpu 1 ...': see scripts/reproduce --help)
 #   make test       run every test; ends with `N passed, M failed`
 #   make kernel     fetch, configure and build the test kernel only
 #   make deps       install the toolchain and packages
@@ -34,7 +35,7 @@ deps:
 	@scripts/deps
 
 run: modules
-	@scripts/vm-run --no-build --cpus 4 -- 'insmod stopwatch.ko && ls -l /sys/kernel/debug/stopwatch && rmmod stopwatch'
+	@scripts/reproduce $(REPRODUCE_ARGS)
 
 test:
 	@scripts/test

@@ -67,6 +67,7 @@ mod ffi {
         pub(super) fn stopwatch_num_online_cpus() -> u32;
         pub(super) fn stopwatch_cpu_online_mask() -> u64;
         pub(super) fn stopwatch_now_ns() -> u64;
+        pub(super) fn stopwatch_printk_clock_ns() -> u64;
         pub(super) fn stopwatch_format_symbol(buf: *mut c_char, len: usize, addr: u64) -> i32;
     }
 
@@ -177,6 +178,12 @@ pub(crate) fn cpu_online_mask() -> u64 {
 pub(crate) fn now_ns() -> u64 {
     // SAFETY: no preconditions; NMI safe.
     unsafe { ffi::stopwatch_now_ns() }
+}
+
+/// `local_clock()`: the clock of printk timestamps (dmesg's `[s.us]`).
+pub(crate) fn printk_clock_ns() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_printk_clock_ns() }
 }
 
 /// Symbol buffer big enough for `%pS` output (`KSYM_SYMBOL_LEN` is 512;

@@ -19,6 +19,7 @@
 #include <linux/smp.h>
 #include <linux/sprintf.h>
 #include <linux/string.h>
+#include <linux/sched/clock.h>
 #include <linux/timekeeping.h>
 
 #include "stopwatch_seam.h"
@@ -218,4 +219,11 @@ int stopwatch_format_symbol(char *buf, size_t len, u64 addr)
 u64 stopwatch_cpu_online_mask(void)
 {
 	return (u64)(unsigned long)cpu_online_mask;
+}
+
+/* local_clock(): the clock of printk's timestamps, to map records onto
+ * dmesg lines. */
+u64 stopwatch_printk_clock_ns(void)
+{
+	return local_clock();
 }

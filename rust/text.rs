@@ -446,6 +446,11 @@ pub(crate) fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
         rec.warn_percent.load(Relaxed),
         rec.layout_errors.load(Relaxed)
     )?;
+    // Both clocks read back to back: record time + (printk_ns - mono_ns)
+    // is the dmesg time of a record.
+    let mono = seam::now_ns();
+    let printk = seam::printk_clock_ns();
+    writeln!(f, "clock mono_ns={mono} printk_ns={printk}")?;
     let (mut written, mut overwritten, mut coalesced) = (0u64, 0u64, 0u64);
     for (cpu, live) in rec.cpus.iter().enumerate() {
         let c = counts.get(cpu).copied().unwrap_or_default();

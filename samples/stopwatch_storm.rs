@@ -88,8 +88,10 @@ unsafe impl Sync for StormState {}
 unsafe impl Send for StormState {}
 
 /// The function `stop_machine()` runs: busy-work for `*data` microseconds
-/// with interrupts off on the active CPU.
-unsafe extern "C" fn work(data: *mut c_void) -> c_int {
+/// with interrupts off on the active CPU. Not mangled, so that it reads as
+/// `stopwatch_storm_work` in `stops` and `events`.
+#[no_mangle]
+unsafe extern "C" fn stopwatch_storm_work(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the `work_us` of a live `StormState`.
     let mut left = i64::from(unsafe { *data.cast::<u32>() });
     while left > 0 {
@@ -108,10 +110,10 @@ unsafe extern "C" fn storm_thread(data: *mut c_void) -> c_int {
     while !support::should_stop() {
         let mask = st.mask.as_ref().map_or(core::ptr::null(), |m| m.as_raw().cast_const());
         let start = Instant::<Monotonic>::now();
-        // SAFETY: `work` only reads `work_us`, which lives as long as `st`;
+        // SAFETY: `stopwatch_storm_work` only reads `work_us`, which lives as long as `st`;
         // `mask` is NULL or a live cpumask.
         let ret = unsafe {
-            ffi::stop_machine(work, (&raw const st.work_us).cast_mut().cast(), mask)
+            ffi::stop_machine(stopwatch_storm_work, (&raw const st.work_us).cast_mut().cast(), mask)
         };
         let took = start.elapsed().as_nanos().max(0) as u64;
         st.calls.add(1, Relaxed);

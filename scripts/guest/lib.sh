@@ -6,8 +6,11 @@ SW_FAILED=0
 SW_DEBUGFS=/sys/kernel/debug/stopwatch
 
 # Keep kernel messages off the console so they cannot split our result
-# lines; `finish` prints the whole kernel log at the end instead.
-dmesg -n 1
+# lines; `finish` prints the whole kernel log at the end instead. Host-side
+# tests source this file with SW_HOST=1 for `check` and `fails` only.
+if [ -z "${SW_HOST:-}" ]; then
+	dmesg -n 1
+fi
 
 # check DESCRIPTION COMMAND [ARGS...]: one test case, passes if COMMAND does.
 check() {

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Host test: scripts/reproduce replays the seed's lockup and stopwatch
+# explains it, for two hog CPU / vCPU-count combinations, and does not blame
+# stop_machine for a hog alone. Each scenario boots its own guest.
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+SW_HOST=1 . "$root/scripts/guest/lib.sh"
+
+# value KEY: from the summary lines of the last run.
+value() { sed -n "s/^summary .*\\b$1=\\([^ ]*\\).*/\\1/p" "$out" | head -n1; }
+# others CPUS HOG: "0,1,3" for 4 CPUs and hog 2.
+others() { seq 0 $(($1 - 1)) | grep -vx "$2" | paste -sd, -; }
+before() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && b != "-" && a + 0 < b + 0) }'; }
+
+storm_scenario() {
+	local cpus=$1 hog=$2 tag="cpus=$1 hog=$2"
+	out=$(mktemp)
+	set +e
+	"$root/scripts/reproduce" --cpus "$cpus" --hog-cpu "$hog" --thresh 1 \
+		--hog-seconds 6 --touch-ms 100 --period-ms 1000 >"$out" 2>&1
+	rc=$?
+	set -e
+	cat "$out"
+	local waiters
+	waiters=$(others "$cpus" "$hog")
+	check "[$tag] reproduce exits 0 (reproduced and diagnosed)" test "$rc" = 0
+	check "[$tag] soft lockups reported on CPUs $waiters exactly" test "$(value bug_cpus)" = "$waiters"
+	check "[$tag] no soft lockup reported on the hog's CPU $hog" test "$(value hog_cpu_reported)" = 0
+	check "[$tag] the reported tasks are migration/N" \
+		sh -c "echo '$(value bug_tasks)' | tr , '\\n' | grep -qv '^migration/' && exit 1 || exit 0"
+	check "[$tag] CPUs $waiters waited in PREPARE >= 2 s" test "$(value waiters)" = "$waiters"
+	check "[$tag] CPU $hog arrived last" test "$(value last_arrival)" = "$hog"
+	check "[$tag] culprit is CPU $hog" test "$(value culprit)" = "$hog"
+	check "[$tag] culprit task is the hog" sh -c "value=\"$(value culprit_task)\"; case \"\$value\" in stopwatch_hog/$hog/*) exit 0 ;; esac; exit 1"
+	check "[$tag] no touch on waiting CPUs before the threshold" test "$(value waiter_touches_before_threshold)" = 0
+	check "[$tag] touches on CPU $hog during the wait" test "$(value culprit_touches)" -gt 0
+	check "[$tag] early warning precedes the first BUG line" before "$(value first_warning_s)" "$(value first_bug_s)"
+	check "[$tag] the storm keeps completing calls afterwards" \
+		test "$(value storm_calls_after)" -gt "$(value storm_calls_before)"
+	check "[$tag] rmmod of all three modules is clean" test "$(value rmmod_ok)" = 3
+	grep -q 'stop_machine #[0-9]* from stopwatch_storm/.* waited .* in PREPARE for CPU '"$hog"', which ran stopwatch_hog/' "$out" &&
+		echo "STOPWATCH-TEST ok - [$tag] diagnosis names the stop, the wait, the CPU and the hog" ||
+		{ echo "STOPWATCH-TEST not ok - [$tag] diagnosis names the stop, the wait, the CPU and the hog"; SW_FAILED=1; }
+	rm -f "$out"
+}
+
+storm_scenario 4 2
+storm_scenario 3 1
+
+# The hog alone, never touching: the kernel blames the hog's CPU, and
+# stopwatch blames no stop_machine.
+out=$(mktemp)
+set +e
+"$root/scripts/reproduce" --no-storm --touch-ms 0 --cpus 4 --hog-cpu 2 --hog-seconds 6 >"$out" 2>&1
+rc=$?
+set -e
+cat "$out"
+tag="no storm, touch-ms=0"
+check "[$tag] reproduce exits 0" test "$rc" = 0
+check "[$tag] the kernel reports CPU 2 itself" test "$(value bug_cpus)" = 2
+check "[$tag] stopwatch emits no early warning" test "$(value early_warnings)" = 0
+check "[$tag] no stop_machine wait over the threshold" \
+	awk -v w="$(value longest_prepare_ms)" 'BEGIN { exit !(w + 0 < 2000) }'
+rm -f "$out"
+exit "$SW_FAILED"
