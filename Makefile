@@ -6,6 +6,7 @@
 #   make run        boot the test kernel and replay the incident
 #                   (REPRODUCE_ARGS='--hog-cpu 1 ...': see scripts/reproduce --help)
 #   make test       run every test; ends with `N passed, M failed`
+#   make bench      ns per watchdog touch: no probe, bare kprobe, stopwatch
 #   make kernel     fetch, configure and build the test kernel only
 #   make deps       install the toolchain and packages
 #   make clippy     build the modules with CLIPPY=1
@@ -18,7 +19,7 @@
 export KDIR
 RUST_SOURCES := $(shell find rust samples -name '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel deps run test clippy fmt fmt-check clean help
+.PHONY: all modules kernel deps run test bench clippy fmt fmt-check clean help
 
 all: modules
 
@@ -40,11 +41,17 @@ run: modules
 test:
 	@scripts/test
 
+bench: modules
+	@scripts/bench
+
+# The kernel's own rustfmt settings, from the cached source tree.
+RUSTFMT = rustfmt --edition 2021 --config-path "$$(scripts/kernel source)/.rustfmt.toml"
+
 fmt:
-	rustfmt --edition 2021 $(RUST_SOURCES)
+	$(RUSTFMT) $(RUST_SOURCES)
 
 fmt-check:
-	rustfmt --edition 2021 --check $(RUST_SOURCES)
+	$(RUSTFMT) --check $(RUST_SOURCES)
 
 clean:
 	@bash -c '. scripts/lib.sh && d=$$(sw_modules_dir) && echo "rm -rf $$d" && rm -rf "$$d"'

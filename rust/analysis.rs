@@ -136,7 +136,11 @@ impl StopSummary {
     /// Who held it up. `online` lists the CPUs that should take part when
     /// the records cannot say (the instance is still running).
     pub(crate) fn culprit(&self, online: &[u16]) -> Result<Culprit> {
-        let arrived = self.cpus.iter().filter(|c| c.arrived_ns().is_some()).count();
+        let arrived = self
+            .cpus
+            .iter()
+            .filter(|c| c.arrived_ns().is_some())
+            .count();
         let expected = usize::from(self.nr_cpus);
         if self.end.is_none() && (expected == 0 || arrived < expected) {
             let mut missing = KVec::new();
@@ -313,7 +317,12 @@ mod tests {
     }
 
     fn state(ts_ms: u64, cpu: u16, stop: u32, state: StopState) -> Record {
-        rec(ts_ms, cpu, 10 + u32::from(cpu), Event::CpuState { stop, state })
+        rec(
+            ts_ms,
+            cpu,
+            10 + u32::from(cpu),
+            Event::CpuState { stop, state },
+        )
     }
 
     fn touch(ts_ms: u64, cpu: u16) -> Record {
@@ -332,7 +341,10 @@ mod tests {
     /// its own watchdog; stop 12 from pid 87 on CPU 0 waits for it.
     fn incident(log: &mut StopLog, upto_ms: u64) -> Result {
         let mut seq = KVec::new();
-        seq.push(rec(0, 2, 91, Event::WatchdogCheck { touch_age_ns: 0 }), GFP_KERNEL)?;
+        seq.push(
+            rec(0, 2, 91, Event::WatchdogCheck { touch_age_ns: 0 }),
+            GFP_KERNEL,
+        )?;
         seq.push(
             rec(
                 10,
@@ -348,8 +360,14 @@ mod tests {
             GFP_KERNEL,
         )?;
         for cpu in [0u16, 1, 3] {
-            seq.push(state(11 + u64::from(cpu), cpu, 12, StopState::None), GFP_KERNEL)?;
-            seq.push(state(12 + u64::from(cpu), cpu, 12, StopState::Prepare), GFP_KERNEL)?;
+            seq.push(
+                state(11 + u64::from(cpu), cpu, 12, StopState::None),
+                GFP_KERNEL,
+            )?;
+            seq.push(
+                state(12 + u64::from(cpu), cpu, 12, StopState::Prepare),
+                GFP_KERNEL,
+            )?;
         }
         let mut t = 100;
         while t < 5000 {

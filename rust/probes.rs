@@ -72,6 +72,7 @@ const fn ret(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
 /// `ack_state()`, `set_state()` and `update_touch_ts()` are inlined in
 /// 6.12 and 7.3, so the states are read from `msdata->state` in the
 /// `stop_machine_yield()` probe instead (see Documentation/stopwatch.rst).
+#[rustfmt::skip]
 pub(crate) const PROBES: [ProbeSpec; 11] = [
     entry(c"touch_softlockup_watchdog", Handler::Touch(TouchSource::Plain)),
     entry(c"touch_softlockup_watchdog_sched", Handler::Touch(TouchSource::Sched)),
@@ -152,7 +153,11 @@ impl Probes {
             if let Err(e) = seam::probe_register(index, spec.symbol, spec.on_return) {
                 pr_err!(
                     "cannot {} {:?}: error {} (check /proc/kallsyms and the kprobe blacklist)\n",
-                    if spec.on_return { "kretprobe" } else { "kprobe" },
+                    if spec.on_return {
+                        "kretprobe"
+                    } else {
+                        "kprobe"
+                    },
                     spec.symbol,
                     e.to_errno()
                 );

@@ -88,7 +88,9 @@ impl StopState {
 
     /// Decodes a state from the kernel's numbering.
     pub(crate) fn from_raw(v: u64) -> Option<Self> {
-        usize::try_from(v).ok().and_then(|i| Self::ALL.get(i).copied())
+        usize::try_from(v)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
     }
 
     /// Name used in text output.

@@ -125,7 +125,10 @@ impl CpuLive {
 
     /// Name of the task at the last check.
     pub(crate) fn check_comm(&self) -> [u8; COMM_LEN] {
-        words_to_comm([self.check_comm[0].load(Relaxed), self.check_comm[1].load(Relaxed)])
+        words_to_comm([
+            self.check_comm[0].load(Relaxed),
+            self.check_comm[1].load(Relaxed),
+        ])
     }
 
     /// Soft-lockup threshold (`2 * watchdog_thresh`) as measured on this
@@ -302,7 +305,11 @@ unsafe impl Sync for Recorder {}
 impl Recorder {
     /// A recorder for `nr_cpus` CPUs with rings of `records` each,
     /// recording from the start.
-    pub(crate) fn new(nr_cpus: usize, records: usize, warn_percent: u32) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(
+        nr_cpus: usize,
+        records: usize,
+        warn_percent: u32,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             enabled: Atomic::new(true),
             rings: Atomic::new(KBox::into_raw(RingSet::new(nr_cpus, records)?)),
@@ -451,10 +458,7 @@ impl Recorder {
             .iter()
             .find(|s| s.id.cmpxchg(0, u32::MAX, Acquire).is_ok())
             .or_else(|| {
-                let oldest = self
-                    .open
-                    .iter()
-                    .min_by_key(|s| s.begin_ns.load(Relaxed))?;
+                let oldest = self.open.iter().min_by_key(|s| s.begin_ns.load(Relaxed))?;
                 let cur = oldest.id.load(Relaxed);
                 (cur != u32::MAX && oldest.id.cmpxchg(cur, u32::MAX, Acquire).is_ok())
                     .then_some(oldest)
@@ -587,8 +591,7 @@ impl Recorder {
             return;
         }
         let waited_ns = hit.ts_ns.saturating_sub(live.stop_since_ns.load(Relaxed));
-        let limit =
-            live.lockup_threshold_ns() / 100 * u64::from(self.warn_percent.load(Relaxed));
+        let limit = live.lockup_threshold_ns() / 100 * u64::from(self.warn_percent.load(Relaxed));
         if waited_ns < limit {
             return;
         }

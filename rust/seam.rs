@@ -60,7 +60,10 @@ mod ffi {
             -> i32;
         pub(super) fn stopwatch_probe_unregister(index: u32);
         pub(super) fn stopwatch_probe_nmissed(index: u32) -> u64;
-        pub(super) fn stopwatch_read_multi_stop(msdata: *const core::ffi::c_void, out: *mut MultiStop);
+        pub(super) fn stopwatch_read_multi_stop(
+            msdata: *const core::ffi::c_void,
+            out: *mut MultiStop,
+        );
         pub(super) fn stopwatch_read_multi_stop_state(msdata: *const core::ffi::c_void) -> u32;
         pub(super) fn stopwatch_cpumask_weight(mask: *const core::ffi::c_void) -> u32;
         pub(super) fn stopwatch_cpu_online(cpu: u32) -> bool;

@@ -8,12 +8,7 @@
 //! which CPU everyone waits for, since when, and what runs there. See
 //! `Documentation/stopwatch.rst`.
 
-use kernel::{
-    debugfs::Scope,
-    prelude::*,
-    sync::atomic::Relaxed,
-    uaccess::UserSliceReader,
-};
+use kernel::{debugfs::Scope, prelude::*, sync::atomic::Relaxed, uaccess::UserSliceReader};
 
 mod analysis;
 mod control;

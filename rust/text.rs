@@ -19,7 +19,12 @@ pub(crate) struct Secs(pub(crate) u64);
 
 impl Display for Secs {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}", self.0 / 1_000_000_000, self.0 % 1_000_000_000 / 1000)
+        write!(
+            f,
+            "{}.{:06}",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000 / 1000
+        )
     }
 }
 
@@ -125,7 +130,11 @@ impl<N: Names> Display for EventLine<'_, N> {
                 nr_active,
                 func,
             } => {
-                write!(f, "stop_begin stop={stop} fn={} cpus={nr_cpus} active=", Sym(n, func))?;
+                write!(
+                    f,
+                    "stop_begin stop={stop} fn={} cpus={nr_cpus} active=",
+                    Sym(n, func)
+                )?;
                 if nr_active == 0 {
                     f.write_str("any")
                 } else {
@@ -149,7 +158,11 @@ impl<N: Names> Display for EventLine<'_, N> {
                 culprit,
                 waited_ns,
             } => {
-                write!(f, "early_warning stop={stop} waited_ms={} culprit=", Ms(waited_ns))?;
+                write!(
+                    f,
+                    "early_warning stop={stop} waited_ms={} culprit=",
+                    Ms(waited_ns)
+                )?;
                 if culprit == u32::MAX {
                     f.write_str("unknown")
                 } else {
@@ -165,7 +178,14 @@ pub(crate) fn events(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
     let (records, _) = rec.snapshot().map_err(|_| fmt::Error)?;
     let names = KernelNames(rec);
     for r in records.iter() {
-        writeln!(f, "{}", EventLine { rec: r, names: &names })?;
+        writeln!(
+            f,
+            "{}",
+            EventLine {
+                rec: r,
+                names: &names
+            }
+        )?;
     }
     Ok(())
 }
@@ -201,13 +221,19 @@ pub(crate) fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
         _ => None,
     });
     match waiting_in {
-        None => writeln!(f, "# now={} stop=- (no CPU waits in stop_machine)", Secs(now))?,
+        None => writeln!(
+            f,
+            "# now={} stop=- (no CPU waits in stop_machine)",
+            Secs(now)
+        )?,
         Some(stop) => {
             let mut waiting = KVec::new();
             let mut culprits = KVec::new();
             let mut since = now;
             for &cpu in online.iter() {
-                let Some(live) = rec.cpu(u32::from(cpu)) else { continue };
+                let Some(live) = rec.cpu(u32::from(cpu)) else {
+                    continue;
+                };
                 match live.stop() {
                     Some((id, state, t)) if id == stop => {
                         if state == StopState::Prepare {
@@ -243,7 +269,11 @@ pub(crate) fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
 
     use kernel::sync::atomic::Relaxed;
     for (cpu, live) in rec.cpus.iter().enumerate() {
-        write!(f, "cpu={cpu} online={}", u8::from(seam::cpu_online(cpu as u32)))?;
+        write!(
+            f,
+            "cpu={cpu} online={}",
+            u8::from(seam::cpu_online(cpu as u32))
+        )?;
         let touch = live.touch_ns.load(Relaxed);
         let work = live.work_ns.load(Relaxed);
         if touch == 0 && work == 0 {
@@ -320,7 +350,11 @@ impl<N: Names> Display for StopLine<'_, N> {
         let start = s.start_ns().unwrap_or(0);
         write!(f, " start={}", Secs(start))?;
         match s.end {
-            Some((end, ret)) => write!(f, " duration_ms={} ret={ret}", Ms(end.saturating_sub(start)))?,
+            Some((end, ret)) => write!(
+                f,
+                " duration_ms={} ret={ret}",
+                Ms(end.saturating_sub(start))
+            )?,
             None => write!(
                 f,
                 " duration_ms={} ret=running",
@@ -332,12 +366,19 @@ impl<N: Names> Display for StopLine<'_, N> {
         let mut arrivals: KVec<(u16, u64)> = KVec::new();
         for c in s.cpus.iter() {
             if let Some(t) = c.arrived_ns() {
-                arrivals.push((c.cpu, t), GFP_KERNEL).map_err(|_| fmt::Error)?;
+                arrivals
+                    .push((c.cpu, t), GFP_KERNEL)
+                    .map_err(|_| fmt::Error)?;
             }
         }
         arrivals.sort_unstable();
         for (cpu, t) in arrivals.iter() {
-            write!(f, "{}{cpu}:+{}", if first { "" } else { "," }, Ms(t.saturating_sub(start)))?;
+            write!(
+                f,
+                "{}{cpu}:+{}",
+                if first { "" } else { "," },
+                Ms(t.saturating_sub(start))
+            )?;
             first = false;
         }
         if first {
@@ -476,7 +517,11 @@ pub(crate) fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
             f,
             "probe={:?} kind={} hits={hits} nmissed={nmissed}",
             spec.symbol,
-            if spec.on_return { "kretprobe" } else { "kprobe" }
+            if spec.on_return {
+                "kretprobe"
+            } else {
+                "kprobe"
+            }
         )?;
     }
     writeln!(
@@ -547,7 +592,15 @@ mod tests {
             event,
         };
         let mut got = Buf::new();
-        write!(got, "{}", EventLine { rec: &rec, names: &Fake }).map_err(|_| EINVAL)?;
+        write!(
+            got,
+            "{}",
+            EventLine {
+                rec: &rec,
+                names: &Fake
+            }
+        )
+        .map_err(|_| EINVAL)?;
         assert_eq!(got.as_bytes(), want);
         Ok(())
     }
@@ -571,7 +624,11 @@ mod tests {
             91,
             cat(head, "touch_all caller=sym_1")?.as_bytes(),
         )?;
-        check(Event::WatchdogWork, 91, cat(head, "watchdog_work")?.as_bytes())?;
+        check(
+            Event::WatchdogWork,
+            91,
+            cat(head, "watchdog_work")?.as_bytes(),
+        )?;
         check(
             Event::WatchdogCheck {
                 touch_age_ns: 1_500_000,

@@ -114,6 +114,10 @@ fn hog(st: &HogState) {
 }
 
 /// The thread: wait for a request, hog, repeat, until asked to stop.
+///
+/// # Safety
+///
+/// `data` points to a pinned [`HogState`] that outlives the thread.
 unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the pinned `HogState`, which outlives the thread
     // (`Hog::drop` stops the thread first).
@@ -121,7 +125,11 @@ unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
     while !support::should_stop() {
         if st.pending.xchg(false, Relaxed) {
             st.running.store(true, Relaxed);
-            pr_info!("hogging for {} s, touching every {} ms\n", st.seconds, st.touch_ms);
+            pr_info!(
+                "hogging for {} s, touching every {} ms\n",
+                st.seconds,
+                st.touch_ms
+            );
             hog(st);
             st.runs.add(1, Relaxed);
             st.running.store(false, Relaxed);
@@ -201,7 +209,12 @@ impl kernel::Module for Hog {
         // SAFETY: `hog_thread` loops until asked to stop; the state is
         // pinned and `Hog::drop` stops the thread before freeing it.
         let thread = unsafe {
-            support::KThread::spawn(hog_thread, data.cast_mut().cast(), c"stopwatch_hog/%u", Some(cpu))?
+            support::KThread::spawn(
+                hog_thread,
+                data.cast_mut().cast(),
+                c"stopwatch_hog/%u",
+                Some(cpu),
+            )?
         };
         Ok(Hog {
             thread: Some(thread),

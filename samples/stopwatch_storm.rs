@@ -90,6 +90,10 @@ unsafe impl Send for StormState {}
 /// The function `stop_machine()` runs: busy-work for `*data` microseconds
 /// with interrupts off on the active CPU. Not mangled, so that it reads as
 /// `stopwatch_storm_work` in `stops` and `events`.
+///
+/// # Safety
+///
+/// `data` points to a live `u32`.
 #[no_mangle]
 unsafe extern "C" fn stopwatch_storm_work(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the `work_us` of a live `StormState`.
@@ -103,17 +107,28 @@ unsafe extern "C" fn stopwatch_storm_work(data: *mut c_void) -> c_int {
 }
 
 /// The thread: call, record, sleep, until asked to stop.
+///
+/// # Safety
+///
+/// `data` points to a pinned [`StormState`] that outlives the thread.
 unsafe extern "C" fn storm_thread(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the pinned `StormState`, which outlives the thread
     // (`Storm` stops the thread before dropping it).
     let st = unsafe { &*data.cast::<StormState>() };
     while !support::should_stop() {
-        let mask = st.mask.as_ref().map_or(core::ptr::null(), |m| m.as_raw().cast_const());
+        let mask = st
+            .mask
+            .as_ref()
+            .map_or(core::ptr::null(), |m| m.as_raw().cast_const());
         let start = Instant::<Monotonic>::now();
         // SAFETY: `stopwatch_storm_work` only reads `work_us`, which lives as long as `st`;
         // `mask` is NULL or a live cpumask.
         let ret = unsafe {
-            ffi::stop_machine(stopwatch_storm_work, (&raw const st.work_us).cast_mut().cast(), mask)
+            ffi::stop_machine(
+                stopwatch_storm_work,
+                (&raw const st.work_us).cast_mut().cast(),
+                mask,
+            )
         };
         let took = start.elapsed().as_nanos().max(0) as u64;
         st.calls.add(1, Relaxed);
@@ -137,7 +152,7 @@ fn write_stats(st: &StormState, f: &mut core::fmt::Formatter<'_>) -> core::fmt::
         f,
         "calls={calls} errors={} mean_us={} max_us={} period_ms={} work_us={}",
         st.errors.load(Relaxed),
-        if calls == 0 { 0 } else { total / calls / 1000 },
+        total.checked_div(calls).unwrap_or(0) / 1000,
         st.max_ns.load(Relaxed) / 1000,
         st.period_ms,
         st.work_us
@@ -180,7 +195,12 @@ impl kernel::Module for Storm {
         // SAFETY: `storm_thread` loops until asked to stop; the state is
         // pinned and `Storm::drop` stops the thread before freeing it.
         let thread = unsafe {
-            support::KThread::spawn(storm_thread, data.cast_mut().cast(), c"stopwatch_storm", None)?
+            support::KThread::spawn(
+                storm_thread,
+                data.cast_mut().cast(),
+                c"stopwatch_storm",
+                None,
+            )?
         };
         pr_info!("started: period_ms={period_ms} work_us={work_us} cpu={cpu}\n");
         Ok(Storm {
