@@ -17,6 +17,8 @@
 # STOPWATCH_CACHE=/path moves the cache (default ~/.cache/stopwatch).
 
 export KDIR
+# rustup's tools may be missing from a non-login shell's PATH (CI).
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 RUST_SOURCES := $(shell find rust samples -name '*.rs' 2>/dev/null)
 
 .PHONY: all modules kernel deps run test bench clippy fmt fmt-check clean help

@@ -60,9 +60,12 @@ pub(crate) struct CpuLive {
     pub(crate) check_pid: Atomic<u32>,
     /// Name of that task, 16 bytes in two words.
     check_comm: [Atomic<u64>; 2],
-    /// Measured interval between the last two checks: the watchdog's
-    /// `sample_period` (0: not measured yet).
+    /// The watchdog's `sample_period` as measured: the mean of the last
+    /// two intervals between checks (a late timer makes the next interval
+    /// short by as much; 0: not measured yet).
     pub(crate) check_interval_ns: Atomic<u64>,
+    /// The last interval between checks (0: none yet).
+    last_interval_ns: Atomic<u64>,
     /// Instance this CPU's stopper is in (meaningful with `stop_state`).
     pub(crate) stop_id: Atomic<u32>,
     /// [`StopState`] it last saw, or [`NOT_IN_STOP`].
@@ -99,6 +102,7 @@ impl CpuLive {
             check_pid: Atomic::new(0),
             check_comm: [const { Atomic::new(0) }; 2],
             check_interval_ns: Atomic::new(0),
+            last_interval_ns: Atomic::new(0),
             stop_id: Atomic::new(0),
             stop_state: Atomic::new(NOT_IN_STOP),
             stop_since_ns: Atomic::new(0),
@@ -430,7 +434,13 @@ impl Recorder {
             let interval = hit.ts_ns.saturating_sub(prev);
             // Ignore gaps from a stopped timer (watchdog off, CPU offline).
             if interval > 0 && interval < 60_000_000_000 {
-                live.check_interval_ns.store(interval, Relaxed);
+                let last = live.last_interval_ns.xchg(interval, Relaxed);
+                let period = if last == 0 {
+                    interval
+                } else {
+                    (interval + last) / 2
+                };
+                live.check_interval_ns.store(period, Relaxed);
             }
         }
         live.check_ns.store(hit.ts_ns, Relaxed);

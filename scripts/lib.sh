@@ -6,6 +6,14 @@
 # nothing else in the scripts.
 
 SW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# rustup's tools (rustc, cargo, bindgen) live here; a non-login shell (CI)
+# may not have it on PATH.
+case ":$PATH:" in
+*":${CARGO_HOME:-$HOME/.cargo}/bin:"*) ;;
+*) [ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ] && PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH ;;
+esac
+export PATH
 SW_CACHE=${STOPWATCH_CACHE:-${HOME}/.cache/stopwatch}
 
 # LLVM toolchain suffix passed as `make LLVM=-19`: 7.3 needs LLVM >= 17 and
