@@ -146,6 +146,12 @@ impl CpuLive {
     }
 }
 
+/// Adds one to a counter only its own CPU writes (from probe context, which
+/// does not nest): a plain load and store, no locked read-modify-write.
+fn bump(counter: &Atomic<u64>) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
 /// Packs a task name into two words.
 fn comm_to_words(comm: &[u8; COMM_LEN]) -> [u64; 2] {
     let mut lo = [0u8; 8];
@@ -378,7 +384,7 @@ impl Recorder {
     pub(crate) fn count_hit(&self, index: usize, hit: &Hit) -> Option<&CpuLive> {
         let live = self.cpu(hit.cpu)?;
         if let Some(h) = live.hits.get(index) {
-            h.add(1, Relaxed);
+            bump(h);
         }
         Some(live)
     }
@@ -400,7 +406,7 @@ impl Recorder {
             && last != 0
             && hit.ts_ns.saturating_sub(last) < TOUCH_RECORD_GAP_NS
         {
-            live.coalesced.add(1, Relaxed);
+            bump(&live.coalesced);
             return;
         }
         live.rec_touch_ns.store(hit.ts_ns, Relaxed);

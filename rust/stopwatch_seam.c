@@ -67,8 +67,12 @@ static int sw_entry_handler(struct kprobe *kp, struct pt_regs *regs)
 	struct sw_hit hit;
 
 	sw_fill(&hit, regs);
-	/* At function entry the return address is on top of the stack. */
-	hit.caller = regs_get_kernel_stack_nth(regs, 0);
+	/*
+	 * At function entry the return address is on top of the stack, which
+	 * is mapped: read it directly (regs_get_kernel_stack_nth() would add a
+	 * fault-safe copy to every hit).
+	 */
+	hit.caller = *(unsigned long *)kernel_stack_pointer(regs);
 	stopwatch_probe_hit(p->index, &hit);
 	return 0;
 }
