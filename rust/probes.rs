@@ -8,15 +8,13 @@
 //! and the module does not load, with every probe registered so far
 //! unregistered again.
 
+use crate::hot::{Acquire, AtomicPtr, Release};
 use crate::{
     record::TouchSource,
     recorder::Recorder,
     seam::{self, Hit, MAX_PROBES},
 };
-use kernel::{
-    prelude::*,
-    sync::atomic::{Acquire, Atomic, Release},
-};
+use kernel::prelude::*;
 
 /// What a probe does with a hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +87,7 @@ pub(crate) const PROBES: [ProbeSpec; 11] = [
 const _: () = assert!(PROBES.len() <= MAX_PROBES);
 
 /// The recorder the handlers feed; null while no probe is registered.
-static RECORDER: Atomic<*const Recorder> = Atomic::new(core::ptr::null());
+static RECORDER: AtomicPtr<Recorder> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Called by the C seam for every hit of probe `index`.
 ///
@@ -148,7 +146,7 @@ impl Probes {
     /// `recorder` must stay valid and pinned until the returned value is
     /// dropped.
     pub(crate) unsafe fn register(recorder: &Recorder) -> Result<Self> {
-        RECORDER.store(recorder, Release);
+        RECORDER.store(core::ptr::from_ref(recorder).cast_mut(), Release);
         for (index, spec) in PROBES.iter().enumerate() {
             if let Err(e) = seam::probe_register(index, spec.symbol, spec.on_return) {
                 pr_err!(
@@ -164,7 +162,7 @@ impl Probes {
                 for earlier in (0..index).rev() {
                     seam::probe_unregister(earlier);
                 }
-                RECORDER.store(core::ptr::null(), Release);
+                RECORDER.store(core::ptr::null_mut(), Release);
                 return Err(e);
             }
         }
@@ -178,6 +176,6 @@ impl Drop for Probes {
             seam::probe_unregister(index);
         }
         // No handler runs any more: unregister_kprobe() waited for them.
-        RECORDER.store(core::ptr::null(), Release);
+        RECORDER.store(core::ptr::null_mut(), Release);
     }
 }

@@ -14,19 +14,14 @@
 
 use crate::{
     analysis::StopLog,
+    hot::{
+        fence, Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release,
+    },
     record::{Event, Record, StopState, TouchSource},
     ring::{Ring, RingCounts},
     seam::{self, Hit, MultiStopPtr, COMM_LEN, MAX_PROBES},
 };
-use kernel::{
-    new_mutex,
-    prelude::*,
-    sync::{
-        atomic::{Acquire, Atomic, Relaxed, Release},
-        barrier::{smp_mb, Read},
-        Mutex,
-    },
-};
+use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 /// `stop_state` of a CPU not inside `multi_cpu_stop()`.
 const NOT_IN_STOP: u32 = u32::MAX;
@@ -47,73 +42,73 @@ const COMM_SLOTS: usize = 512;
 /// atomics written by probe handlers and read by anyone.
 pub(crate) struct CpuLive {
     /// Last `touch_*softlockup_watchdog*()` affecting this CPU (0: none).
-    pub(crate) touch_ns: Atomic<u64>,
+    pub(crate) touch_ns: AtomicU64,
     /// Its [`TouchSource`] as a number.
-    pub(crate) touch_source: Atomic<u32>,
+    pub(crate) touch_source: AtomicU32,
     /// Its caller.
-    pub(crate) touch_caller: Atomic<u64>,
+    pub(crate) touch_caller: AtomicU64,
     /// Last `softlockup_fn()` (0: none).
-    pub(crate) work_ns: Atomic<u64>,
+    pub(crate) work_ns: AtomicU64,
     /// Last `watchdog_timer_fn()` (0: none).
-    pub(crate) check_ns: Atomic<u64>,
+    pub(crate) check_ns: AtomicU64,
     /// Pid of the task it interrupted.
-    pub(crate) check_pid: Atomic<u32>,
+    pub(crate) check_pid: AtomicU32,
     /// Name of that task, 16 bytes in two words.
-    check_comm: [Atomic<u64>; 2],
+    check_comm: [AtomicU64; 2],
     /// The watchdog's `sample_period` as measured: the mean of the last
     /// two intervals between checks (a late timer makes the next interval
     /// short by as much; 0: not measured yet).
-    pub(crate) check_interval_ns: Atomic<u64>,
+    pub(crate) check_interval_ns: AtomicU64,
     /// The last interval between checks (0: none yet).
-    last_interval_ns: Atomic<u64>,
+    last_interval_ns: AtomicU64,
     /// Instance this CPU's stopper is in (meaningful with `stop_state`).
-    pub(crate) stop_id: Atomic<u32>,
+    pub(crate) stop_id: AtomicU32,
     /// [`StopState`] it last saw, or [`NOT_IN_STOP`].
-    pub(crate) stop_state: Atomic<u32>,
+    pub(crate) stop_state: AtomicU32,
     /// When it saw that state.
-    pub(crate) stop_since_ns: Atomic<u64>,
+    pub(crate) stop_since_ns: AtomicU64,
     /// The `struct multi_stop_data` of the call (0: not tracking states).
-    stop_msdata: Atomic<u64>,
+    stop_msdata: AtomicU64,
     /// The cpumask `stop_machine_yield()` gets in that call.
-    stop_mask: Atomic<u64>,
+    stop_mask: AtomicU64,
     /// Whether this CPU already warned for the current call.
-    stop_warned: Atomic<bool>,
+    stop_warned: AtomicBool,
     /// Time and caller of the last touch put in the ring (rate limit).
-    rec_touch_ns: Atomic<u64>,
+    rec_touch_ns: AtomicU64,
     /// See `rec_touch_ns`.
-    rec_touch_caller: Atomic<u64>,
+    rec_touch_caller: AtomicU64,
     /// Touches not put in the ring by the rate limit.
-    pub(crate) coalesced: Atomic<u64>,
+    pub(crate) coalesced: AtomicU64,
     /// Last pid this CPU put in the comm cache.
-    comm_pid: Atomic<u32>,
+    comm_pid: AtomicU32,
     /// Hits per probe slot on this CPU.
-    pub(crate) hits: [Atomic<u64>; MAX_PROBES],
+    pub(crate) hits: [AtomicU64; MAX_PROBES],
 }
 
 impl CpuLive {
     /// A CPU nothing has been seen on.
     fn new() -> Self {
         Self {
-            touch_ns: Atomic::new(0),
-            touch_source: Atomic::new(0),
-            touch_caller: Atomic::new(0),
-            work_ns: Atomic::new(0),
-            check_ns: Atomic::new(0),
-            check_pid: Atomic::new(0),
-            check_comm: [const { Atomic::new(0) }; 2],
-            check_interval_ns: Atomic::new(0),
-            last_interval_ns: Atomic::new(0),
-            stop_id: Atomic::new(0),
-            stop_state: Atomic::new(NOT_IN_STOP),
-            stop_since_ns: Atomic::new(0),
-            stop_msdata: Atomic::new(0),
-            stop_mask: Atomic::new(0),
-            stop_warned: Atomic::new(false),
-            rec_touch_ns: Atomic::new(0),
-            rec_touch_caller: Atomic::new(0),
-            coalesced: Atomic::new(0),
-            comm_pid: Atomic::new(u32::MAX),
-            hits: [const { Atomic::new(0) }; MAX_PROBES],
+            touch_ns: AtomicU64::new(0),
+            touch_source: AtomicU32::new(0),
+            touch_caller: AtomicU64::new(0),
+            work_ns: AtomicU64::new(0),
+            check_ns: AtomicU64::new(0),
+            check_pid: AtomicU32::new(0),
+            check_comm: [const { AtomicU64::new(0) }; 2],
+            check_interval_ns: AtomicU64::new(0),
+            last_interval_ns: AtomicU64::new(0),
+            stop_id: AtomicU32::new(0),
+            stop_state: AtomicU32::new(NOT_IN_STOP),
+            stop_since_ns: AtomicU64::new(0),
+            stop_msdata: AtomicU64::new(0),
+            stop_mask: AtomicU64::new(0),
+            stop_warned: AtomicBool::new(false),
+            rec_touch_ns: AtomicU64::new(0),
+            rec_touch_caller: AtomicU64::new(0),
+            coalesced: AtomicU64::new(0),
+            comm_pid: AtomicU32::new(u32::MAX),
+            hits: [const { AtomicU64::new(0) }; MAX_PROBES],
         }
     }
 
@@ -148,7 +143,7 @@ impl CpuLive {
 
 /// Adds one to a counter only its own CPU writes (from probe context, which
 /// does not nest): a plain load and store, no locked read-modify-write.
-fn bump(counter: &Atomic<u64>) {
+fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
 }
 
@@ -178,11 +173,11 @@ fn words_to_comm(words: [u64; 2]) -> [u8; COMM_LEN] {
 /// compare-and-exchange; other writers skip it meanwhile.
 struct CommSlot {
     /// Sequence word.
-    seq: Atomic<u32>,
+    seq: AtomicU32,
     /// The pid.
-    pid: Atomic<u32>,
+    pid: AtomicU32,
     /// The name, in two words.
-    comm: [Atomic<u64>; 2],
+    comm: [AtomicU64; 2],
 }
 
 /// Task names by pid, so records can stay 32 bytes: written by the probes
@@ -200,9 +195,9 @@ impl CommCache {
         for _ in 0..COMM_SLOTS {
             slots.push(
                 CommSlot {
-                    seq: Atomic::new(0),
-                    pid: Atomic::new(u32::MAX),
-                    comm: [const { Atomic::new(0) }; 2],
+                    seq: AtomicU32::new(0),
+                    pid: AtomicU32::new(u32::MAX),
+                    comm: [const { AtomicU64::new(0) }; 2],
                 },
                 GFP_KERNEL,
             )?;
@@ -214,7 +209,12 @@ impl CommCache {
     fn insert(&self, pid: u32, comm: &[u8; COMM_LEN]) {
         let slot = &self.slots[pid as usize % COMM_SLOTS];
         let seq = slot.seq.load(Relaxed);
-        if seq & 1 == 1 || slot.seq.cmpxchg(seq, seq + 1, Acquire).is_err() {
+        if seq & 1 == 1
+            || slot
+                .seq
+                .compare_exchange(seq, seq + 1, Acquire, Relaxed)
+                .is_err()
+        {
             return;
         }
         let words = comm_to_words(comm);
@@ -230,7 +230,7 @@ impl CommCache {
         let before = slot.seq.load(Acquire);
         let cached = slot.pid.load(Relaxed);
         let words = [slot.comm[0].load(Relaxed), slot.comm[1].load(Relaxed)];
-        smp_mb(Read);
+        fence(Acquire);
         if before & 1 == 1 || slot.seq.load(Relaxed) != before || cached != pid {
             return None;
         }
@@ -241,17 +241,17 @@ impl CommCache {
 /// A `stop_machine_cpuslocked()` call between its entry and return.
 struct OpenStop {
     /// Instance id; 0 when free, [`u32::MAX`] while being filled.
-    id: Atomic<u32>,
+    id: AtomicU32,
     /// Caller's pid (matches the return probe to the entry).
-    pid: Atomic<u32>,
+    pid: AtomicU32,
     /// `fn` and `data` (match `multi_cpu_stop()` calls to the instance).
-    func: Atomic<u64>,
+    func: AtomicU64,
     /// See `func`.
-    data: Atomic<u64>,
+    data: AtomicU64,
     /// Entry time.
-    begin_ns: Atomic<u64>,
+    begin_ns: AtomicU64,
     /// Online CPUs at entry (`num_threads` of the call).
-    nr_cpus: Atomic<u32>,
+    nr_cpus: AtomicU32,
 }
 
 /// The rings of every CPU, replaced as a whole on resize.
@@ -282,11 +282,11 @@ impl RingSet {
 #[pin_data(PinnedDrop)]
 pub(crate) struct Recorder {
     /// Recording on (1) or off (0). Live state is kept either way.
-    pub(crate) enabled: Atomic<bool>,
+    pub(crate) enabled: AtomicBool,
     /// Current rings.
-    rings: Atomic<*mut RingSet>,
+    rings: AtomicPtr<RingSet>,
     /// Records per CPU ring.
-    pub(crate) ring_records: Atomic<usize>,
+    pub(crate) ring_records: AtomicUsize,
     /// Serialises readers against resize.
     #[pin]
     ring_lock: Mutex<()>,
@@ -297,13 +297,13 @@ pub(crate) struct Recorder {
     /// Instances between entry and return.
     open: [OpenStop; OPEN_STOPS],
     /// Last instance id handed out.
-    next_stop: Atomic<u32>,
+    next_stop: AtomicU32,
     /// Early warning after this percentage of the lockup threshold.
-    pub(crate) warn_percent: Atomic<u32>,
+    pub(crate) warn_percent: AtomicU32,
     /// `multi_cpu_stop()` calls whose `struct multi_stop_data` did not
     /// look like the one `stop_machine_cpuslocked()` built: states not
     /// tracked for them.
-    pub(crate) layout_errors: Atomic<u64>,
+    pub(crate) layout_errors: AtomicU64,
 }
 
 // SAFETY: every field is an atomic, a lock, or data only read after init;
@@ -321,9 +321,9 @@ impl Recorder {
         warn_percent: u32,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            enabled: Atomic::new(true),
-            rings: Atomic::new(KBox::into_raw(RingSet::new(nr_cpus, records)?)),
-            ring_records: Atomic::new(records),
+            enabled: AtomicBool::new(true),
+            rings: AtomicPtr::new(KBox::into_raw(RingSet::new(nr_cpus, records)?)),
+            ring_records: AtomicUsize::new(records),
             ring_lock <- new_mutex!(()),
             cpus: {
                 let mut cpus = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
@@ -335,17 +335,17 @@ impl Recorder {
             comms: CommCache::new()?,
             open: [const {
                 OpenStop {
-                    id: Atomic::new(0),
-                    pid: Atomic::new(0),
-                    func: Atomic::new(0),
-                    data: Atomic::new(0),
-                    begin_ns: Atomic::new(0),
-                    nr_cpus: Atomic::new(0),
+                    id: AtomicU32::new(0),
+                    pid: AtomicU32::new(0),
+                    func: AtomicU64::new(0),
+                    data: AtomicU64::new(0),
+                    begin_ns: AtomicU64::new(0),
+                    nr_cpus: AtomicU32::new(0),
                 }
             }; OPEN_STOPS],
-            next_stop: Atomic::new(0),
-            warn_percent: Atomic::new(warn_percent),
-            layout_errors: Atomic::new(0),
+            next_stop: AtomicU32::new(0),
+            warn_percent: AtomicU32::new(warn_percent),
+            layout_errors: AtomicU64::new(0),
         }? Error)
     }
 
@@ -440,7 +440,7 @@ impl Recorder {
             let interval = hit.ts_ns.saturating_sub(prev);
             // Ignore gaps from a stopped timer (watchdog off, CPU offline).
             if interval > 0 && interval < 60_000_000_000 {
-                let last = live.last_interval_ns.xchg(interval, Relaxed);
+                let last = live.last_interval_ns.swap(interval, Relaxed);
                 let period = if last == 0 {
                     interval
                 } else {
@@ -472,12 +472,16 @@ impl Recorder {
         let slot = self
             .open
             .iter()
-            .find(|s| s.id.cmpxchg(0, u32::MAX, Acquire).is_ok())
+            .find(|s| s.id.compare_exchange(0, u32::MAX, Acquire, Relaxed).is_ok())
             .or_else(|| {
                 let oldest = self.open.iter().min_by_key(|s| s.begin_ns.load(Relaxed))?;
                 let cur = oldest.id.load(Relaxed);
-                (cur != u32::MAX && oldest.id.cmpxchg(cur, u32::MAX, Acquire).is_ok())
-                    .then_some(oldest)
+                (cur != u32::MAX
+                    && oldest
+                        .id
+                        .compare_exchange(cur, u32::MAX, Acquire, Relaxed)
+                        .is_ok())
+                .then_some(oldest)
             });
         if let Some(slot) = slot {
             slot.pid.store(hit.pid, Relaxed);
@@ -559,7 +563,7 @@ impl Recorder {
             live.stop_mask.store(mask, Relaxed);
             live.stop_msdata.store(msdata.addr(), Relaxed);
         } else {
-            self.layout_errors.add(1, Relaxed);
+            self.layout_errors.fetch_add(1, Relaxed);
             live.stop_msdata.store(0, Relaxed);
         }
         live.stop_state.store(StopState::None as u32, Release);
@@ -740,7 +744,7 @@ impl Recorder {
             return Err(EBUSY);
         }
         let new = RingSet::new(self.cpus.len(), records)?;
-        let old = self.rings.xchg(KBox::into_raw(new), Release);
+        let old = self.rings.swap(KBox::into_raw(new), Release);
         self.ring_records.store(records, Relaxed);
         // Handlers that loaded `old` run with preemption disabled: wait for
         // them before freeing it.
@@ -766,7 +770,7 @@ impl Recorder {
 #[pinned_drop]
 impl PinnedDrop for Recorder {
     fn drop(self: Pin<&mut Self>) {
-        let rings = self.rings.xchg(core::ptr::null_mut(), Relaxed);
+        let rings = self.rings.swap(core::ptr::null_mut(), Relaxed);
         if !rings.is_null() {
             // SAFETY: the probes are unregistered before the recorder is
             // dropped (see `Stopwatch`), so nothing uses the set; it came

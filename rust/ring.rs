@@ -16,16 +16,12 @@
 //! bindings (another C seam), it allocates pages per CPU with a reader page
 //! swap designed for consuming readers, and its iterator stops the writer
 //! (`ring_buffer_read_start` disables recording) while we want snapshots
-//! that leave recording running. The cost of a write here is five relaxed
-//! stores and two barriers; `make bench` measures it against a bare kprobe.
+//! that leave recording running. A write is five relaxed stores and two
+//! fences (compiler barriers on x86); `make bench` measures it against a
+//! bare kprobe.
 
-use kernel::{
-    prelude::*,
-    sync::{
-        atomic::{Acquire, Atomic, Relaxed, Release},
-        barrier::{smp_mb, Read, Write},
-    },
-};
+use crate::hot::{fence, Acquire, AtomicU64, Relaxed, Release};
+use kernel::prelude::*;
 
 /// Smallest ring, in records.
 pub(crate) const MIN_RECORDS: usize = 16;
@@ -46,17 +42,17 @@ pub(crate) fn valid_size(records: usize) -> bool {
 /// once that write is complete. It is 0 before the first write.
 struct Slot {
     /// Sequence word, see the type invariants.
-    seq: Atomic<u64>,
+    seq: AtomicU64,
     /// The encoded record ([`crate::record::Record::encode`]).
-    words: [Atomic<u64>; 4],
+    words: [AtomicU64; 4],
 }
 
 impl Slot {
     /// An empty slot.
     fn new() -> Self {
         Self {
-            seq: Atomic::new(0),
-            words: [const { Atomic::new(0) }; 4],
+            seq: AtomicU64::new(0),
+            words: [const { AtomicU64::new(0) }; 4],
         }
     }
 }
@@ -69,9 +65,9 @@ impl Slot {
 /// `base <= head` is where the last [`Ring::clear`] left `head`.
 pub(crate) struct Ring {
     /// Write number of the next record.
-    head: Atomic<u64>,
+    head: AtomicU64,
     /// `head` at the last clear: records before it are not shown.
-    base: Atomic<u64>,
+    base: AtomicU64,
     /// The storage.
     slots: KVVec<Slot>,
 }
@@ -97,8 +93,8 @@ impl Ring {
             slots.push(Slot::new(), GFP_KERNEL)?;
         }
         Ok(Self {
-            head: Atomic::new(0),
-            base: Atomic::new(0),
+            head: AtomicU64::new(0),
+            base: AtomicU64::new(0),
             slots,
         })
     }
@@ -118,7 +114,7 @@ impl Ring {
         let n = self.head.load(Relaxed);
         let slot = self.slot(n);
         slot.seq.store(2 * n + 1, Relaxed);
-        smp_mb(Write);
+        fence(Release);
         for (dst, src) in slot.words.iter().zip(words) {
             dst.store(src, Relaxed);
         }
@@ -161,7 +157,7 @@ impl Ring {
             for (dst, src) in words.iter_mut().zip(&slot.words) {
                 *dst = src.load(Relaxed);
             }
-            smp_mb(Read);
+            fence(Acquire);
             let after = slot.seq.load(Relaxed);
             if before == 2 * n + 2 && after == before {
                 out.push(words, GFP_KERNEL)?;

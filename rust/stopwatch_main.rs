@@ -8,10 +8,12 @@
 //! which CPU everyone waits for, since when, and what runs there. See
 //! `Documentation/stopwatch.rst`.
 
-use kernel::{debugfs::Scope, prelude::*, sync::atomic::Relaxed, uaccess::UserSliceReader};
+use crate::hot::Relaxed;
+use kernel::{debugfs::Scope, prelude::*, uaccess::UserSliceReader};
 
 mod analysis;
 mod control;
+mod hot;
 mod probes;
 mod record;
 mod recorder;

@@ -259,7 +259,7 @@ pub(crate) fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
                         f,
                         " culprit_task={}/{}",
                         comm_str(&comm),
-                        live.check_pid.load(kernel::sync::atomic::Relaxed)
+                        live.check_pid.load(crate::hot::Relaxed)
                     )?;
                 }
             }
@@ -267,7 +267,7 @@ pub(crate) fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
         }
     }
 
-    use kernel::sync::atomic::Relaxed;
+    use crate::hot::Relaxed;
     for (cpu, live) in rec.cpus.iter().enumerate() {
         write!(
             f,
@@ -456,7 +456,7 @@ pub(crate) fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
     let now_ns = seam::now_ns();
     let task_on = |cpu: u16| {
         rec.cpu(u32::from(cpu))
-            .map_or(0, |c| c.check_pid.load(kernel::sync::atomic::Relaxed))
+            .map_or(0, |c| c.check_pid.load(crate::hot::Relaxed))
     };
     for s in log.stops.iter() {
         writeln!(
@@ -476,7 +476,7 @@ pub(crate) fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
 
 /// Writes `/sys/kernel/debug/stopwatch/stats`.
 pub(crate) fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
-    use kernel::sync::atomic::Relaxed;
+    use crate::hot::Relaxed;
     let counts = rec.ring_counts().map_err(|_| fmt::Error)?;
     let (_, torn) = rec.snapshot().map_err(|_| fmt::Error)?;
     writeln!(
