@@ -143,6 +143,7 @@ impl CpuLive {
 
 /// Adds one to a counter only its own CPU writes (from probe context, which
 /// does not nest): a plain load and store, no locked read-modify-write.
+#[inline(always)]
 fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
 }
@@ -369,7 +370,7 @@ impl Recorder {
         };
         if live.comm_pid.load(Relaxed) != hit.pid {
             live.comm_pid.store(hit.pid, Relaxed);
-            self.comms.insert(hit.pid, &hit.comm);
+            self.comms.insert(hit.pid, &hit.comm());
         }
         let rec = Record {
             ts_ns: hit.ts_ns,
@@ -381,6 +382,7 @@ impl Recorder {
     }
 
     /// Counts a hit of probe `index`; returns the CPU's live state.
+    #[inline(always)]
     pub(crate) fn count_hit(&self, index: usize, hit: &Hit) -> Option<&CpuLive> {
         let live = self.cpu(hit.cpu)?;
         if let Some(h) = live.hits.get(index) {
@@ -389,7 +391,9 @@ impl Recorder {
         Some(live)
     }
 
-    /// A `touch_*softlockup_watchdog*()` call.
+    /// A `touch_*softlockup_watchdog*()` call: the hottest path, inlined
+    /// into the dispatch (every call and return costs under TCG too).
+    #[inline(always)]
     pub(crate) fn on_touch(&self, live: &CpuLive, hit: &Hit, source: TouchSource) {
         let mark = |c: &CpuLive| {
             c.touch_ns.store(hit.ts_ns, Relaxed);
@@ -451,7 +455,7 @@ impl Recorder {
         }
         live.check_ns.store(hit.ts_ns, Relaxed);
         live.check_pid.store(hit.pid, Relaxed);
-        let words = comm_to_words(&hit.comm);
+        let words = comm_to_words(&hit.comm());
         live.check_comm[0].store(words[0], Relaxed);
         live.check_comm[1].store(words[1], Relaxed);
         self.emit(hit, live, Event::WatchdogCheck { touch_age_ns });

@@ -32,8 +32,18 @@ pub(crate) struct Hit {
     pub(crate) cpu: u32,
     /// Pid of the current task.
     pub(crate) pid: u32,
-    /// Name of the current task, NUL-terminated.
-    pub(crate) comm: [u8; COMM_LEN],
+}
+
+impl Hit {
+    /// Name of the current task (the one that hit the probe), read from
+    /// `current` only when needed: probe context, same task.
+    pub(crate) fn comm(&self) -> [u8; COMM_LEN] {
+        let mut comm = [0u8; COMM_LEN];
+        // SAFETY: `comm` has room for `TASK_COMM_LEN` bytes; called from the
+        // probe handler that made this hit, so `current` is its task.
+        unsafe { ffi::stopwatch_current_comm(comm.as_mut_ptr().cast()) };
+        comm
+    }
 }
 
 /// A copy of a `struct multi_stop_data` (`struct sw_multi_stop_view`).
@@ -70,12 +80,13 @@ mod ffi {
         pub(super) fn stopwatch_num_online_cpus() -> u32;
         pub(super) fn stopwatch_cpu_online_mask() -> u64;
         pub(super) fn stopwatch_now_ns() -> u64;
+        pub(super) fn stopwatch_current_comm(comm: *mut c_char);
         pub(super) fn stopwatch_printk_clock_ns() -> u64;
         pub(super) fn stopwatch_format_symbol(buf: *mut c_char, len: usize, addr: u64) -> i32;
     }
 
     // Keep `Hit` identical to `struct sw_hit`.
-    const _: () = assert!(core::mem::size_of::<Hit>() == 72);
+    const _: () = assert!(core::mem::size_of::<Hit>() == 56);
     const _: () = assert!(core::mem::size_of::<MultiStop>() == 32);
 }
 

@@ -35,7 +35,6 @@ struct sw_hit {
 	s64 retval;
 	u32 cpu;
 	u32 pid;
-	char comm[TASK_COMM_LEN];
 };
 
 struct sw_probe {
@@ -53,8 +52,6 @@ static __always_inline void sw_fill(struct sw_hit *hit, struct pt_regs *regs)
 	hit->ts_ns = ktime_get_mono_fast_ns();
 	hit->cpu = raw_smp_processor_id();
 	hit->pid = current->pid;
-	memcpy(hit->comm, current->comm, TASK_COMM_LEN);
-	hit->comm[TASK_COMM_LEN - 1] = '\0';
 	hit->args[0] = regs_get_kernel_argument(regs, 0);
 	hit->args[1] = regs_get_kernel_argument(regs, 1);
 	hit->args[2] = regs_get_kernel_argument(regs, 2);
@@ -223,6 +220,14 @@ int stopwatch_format_symbol(char *buf, size_t len, u64 addr)
 u64 stopwatch_cpu_online_mask(void)
 {
 	return (u64)(unsigned long)cpu_online_mask;
+}
+
+/* Name of the current task, NUL-terminated, into `comm`
+ * (TASK_COMM_LEN bytes). Only when a record or check needs it. */
+void stopwatch_current_comm(char *comm)
+{
+	memcpy(comm, current->comm, TASK_COMM_LEN);
+	comm[TASK_COMM_LEN - 1] = '\0';
 }
 
 /* local_clock(): the clock of printk's timestamps, to map records onto

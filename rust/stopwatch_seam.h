@@ -21,6 +21,7 @@ bool stopwatch_cpu_online(u32 cpu);
 u32 stopwatch_num_online_cpus(void);
 u64 stopwatch_cpu_online_mask(void);
 u64 stopwatch_now_ns(void);
+void stopwatch_current_comm(char *comm);
 u64 stopwatch_printk_clock_ns(void);
 int stopwatch_format_symbol(char *buf, size_t len, u64 addr);
 
