@@ -86,6 +86,9 @@ pub(crate) const PROBES: [ProbeSpec; 11] = [
 ];
 const _: () = assert!(PROBES.len() <= MAX_PROBES);
 
+/// A symbol no kernel has, for the `test_missing_probe` parameter.
+const MISSING_SYMBOL: &CStr = c"stopwatch_test_no_such_symbol";
+
 /// The recorder the handlers feed; null while no probe is registered.
 static RECORDER: AtomicPtr<Recorder> = AtomicPtr::new(core::ptr::null_mut());
 
@@ -141,14 +144,23 @@ pub(crate) struct Probes {
 impl Probes {
     /// Registers every probe, feeding `recorder`.
     ///
+    /// `missing`, if given, is a 0-based index into [`PROBES`] whose probe
+    /// is put on [`MISSING_SYMBOL`] instead: a real registration failure,
+    /// to test that the module names it and unwinds.
+    ///
     /// # Safety
     ///
     /// `recorder` must stay valid and pinned until the returned value is
     /// dropped.
-    pub(crate) unsafe fn register(recorder: &Recorder) -> Result<Self> {
+    pub(crate) unsafe fn register(recorder: &Recorder, missing: Option<usize>) -> Result<Self> {
         RECORDER.store(core::ptr::from_ref(recorder).cast_mut(), Release);
         for (index, spec) in PROBES.iter().enumerate() {
-            if let Err(e) = seam::probe_register(index, spec.symbol, spec.on_return) {
+            let symbol = if missing == Some(index) {
+                MISSING_SYMBOL
+            } else {
+                spec.symbol
+            };
+            if let Err(e) = seam::probe_register(index, symbol, spec.on_return) {
                 pr_err!(
                     "cannot {} {:?}: error {} (check /proc/kallsyms and the kprobe blacklist)\n",
                     if spec.on_return {
@@ -156,7 +168,7 @@ impl Probes {
                     } else {
                         "kprobe"
                     },
-                    spec.symbol,
+                    symbol,
                     e.to_errno()
                 );
                 for earlier in (0..index).rev() {

@@ -38,6 +38,10 @@ module! {
             default: 50,
             description: "Early warning after this % of the soft-lockup threshold in PREPARE (1..=100)",
         },
+        test_missing_probe: u32 {
+            default: 0,
+            description: "Testing: put probe N (1-based, see stats) on a symbol that does not exist",
+        },
     },
 }
 
@@ -157,9 +161,20 @@ impl kernel::Module for Stopwatch {
             ),
             GFP_KERNEL,
         )?;
+        let missing = match module_parameters::test_missing_probe.value() {
+            0 => None,
+            n if (n as usize) <= probes::PROBES.len() => Some(n as usize - 1),
+            n => {
+                pr_err!(
+                    "test_missing_probe={n} must be 0..={}\n",
+                    probes::PROBES.len()
+                );
+                return Err(EINVAL);
+            }
+        };
         // SAFETY: the recorder is pinned inside `files`, which `Stopwatch`
         // drops only after the returned `Probes`.
-        let probes = unsafe { probes::Probes::register(&files)? };
+        let probes = unsafe { probes::Probes::register(&files, missing)? };
         pr_info!(
             "recording: {} probes, {} CPUs, {} records per CPU\n",
             probes::PROBES.len(),
