@@ -2,13 +2,19 @@
 
 //! Benchmark helper: times `touch_softlockup_watchdog()` calls, and can put
 //! a bare kprobe (empty handler) on it, so `scripts/bench` can compare no
-//! probe, a bare kprobe and stopwatch in one boot.
+//! probe, a bare kprobe and stopwatch in one boot; and times record writes
+//! to stopwatch's own ring (`rust/ring.rs`, the same file) against the
+//! kernel's `ring_buffer_write()`.
 //!
 //! `/sys/kernel/debug/stopwatch_bench/`:
 //! - `bare` (w): `1` registers the bare kprobe, `0` removes it.
 //! - `run` (w): `N` makes N calls (1000..=10000000), in chunks of 10000
 //!   with preemption disabled, and keeps the time per call.
-//! - `result` (r): `calls=N ns_per_call=X.XXX` of the last run.
+//! - `ring_write` (w): `N` writes N 32-byte records, each stamped with
+//!   `ktime_get_mono_fast_ns()` as the probes do, to a stopwatch ring.
+//! - `rb_write` (w): `N` writes N 32-byte events to an overwriting kernel
+//!   `ring_buffer` (which stamps them with its own clock).
+//! - `result` (r): `ops=N ns_per_op=X.XXX` of the last of these.
 
 use kernel::{
     debugfs::Scope,
@@ -17,6 +23,14 @@ use kernel::{
     time::{Instant, Monotonic},
     uaccess::UserSliceReader,
 };
+
+// The same files stopwatch.ko is built from; the benchmark uses a part.
+#[path = "../rust/hot.rs"]
+#[expect(unused_imports, reason = "the ring uses some of the atomics")]
+mod hot;
+#[path = "../rust/ring.rs"]
+#[expect(dead_code, reason = "only the write side is timed")]
+mod ring;
 
 module! {
     type: Bench,
@@ -33,15 +47,49 @@ mod ffi {
         pub(super) fn stopwatch_bench_bare_unregister();
         pub(super) fn stopwatch_bench_preempt_disable();
         pub(super) fn stopwatch_bench_preempt_enable();
+        pub(super) fn stopwatch_bench_rb_alloc(bytes_per_cpu: usize) -> *mut core::ffi::c_void;
+        pub(super) fn stopwatch_bench_rb_free(rb: *mut core::ffi::c_void);
+        pub(super) fn stopwatch_bench_rb_write(
+            rb: *mut core::ffi::c_void,
+            data: *const core::ffi::c_void,
+            len: usize,
+        ) -> i32;
+        pub(super) fn stopwatch_bench_now_ns() -> u64;
     }
 }
 
-/// Results of the last run.
+/// Records per ring in the ring benchmarks.
+const RING_RECORDS: usize = 4096;
+
+/// The rings under test and the results of the last run.
 struct BenchState {
-    /// Calls made.
-    calls: Atomic<u64>,
-    /// Picoseconds per call.
-    ps_per_call: Atomic<u64>,
+    /// Operations timed.
+    ops: Atomic<u64>,
+    /// Picoseconds per operation.
+    ps_per_op: Atomic<u64>,
+    /// A stopwatch ring.
+    ring: ring::Ring,
+    /// A kernel `struct trace_buffer`, overwriting; freed on drop.
+    rb: RingBufferPtr,
+}
+
+/// Owner of a kernel `struct trace_buffer`.
+///
+/// # Invariants
+///
+/// The pointer came from `ring_buffer_alloc()` and is freed only on drop.
+struct RingBufferPtr(*mut core::ffi::c_void);
+
+// SAFETY: the ring_buffer API may be used from any CPU.
+unsafe impl Send for RingBufferPtr {}
+// SAFETY: writers serialise per CPU inside the ring_buffer.
+unsafe impl Sync for RingBufferPtr {}
+
+impl Drop for RingBufferPtr {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariants the buffer is live and ours.
+        unsafe { ffi::stopwatch_bench_rb_free(self.0) };
+    }
 }
 
 /// The loaded module.
@@ -82,40 +130,70 @@ fn write_bare(_: &BenchState, reader: &mut UserSliceReader) -> Result {
     }
 }
 
-/// `run` write: time N calls.
-fn write_run(st: &BenchState, reader: &mut UserSliceReader) -> Result {
-    let calls = read_number(reader)?;
-    if !(1000..=10_000_000).contains(&calls) {
+/// Times `n` runs of `op` in chunks of 10000 with preemption disabled and
+/// keeps the time per run.
+fn time_ops(st: &BenchState, n: u64, mut op: impl FnMut(u64)) -> Result {
+    if !(1000..=10_000_000).contains(&n) {
         return Err(EINVAL);
     }
     let mut total_ns = 0u64;
-    let mut left = calls;
-    while left > 0 {
-        let chunk = left.min(10_000);
+    let mut done = 0;
+    while done < n {
+        let chunk = (n - done).min(10_000);
         // SAFETY: paired with the enable below; nothing in between sleeps.
         unsafe { ffi::stopwatch_bench_preempt_disable() };
         let start = Instant::<Monotonic>::now();
-        for _ in 0..chunk {
-            // SAFETY: callable from any context.
-            unsafe { ffi::touch_softlockup_watchdog() };
+        for i in done..done + chunk {
+            op(i);
         }
         total_ns += start.elapsed().as_nanos().max(0) as u64;
         // SAFETY: paired with the disable above.
         unsafe { ffi::stopwatch_bench_preempt_enable() };
-        left -= chunk;
+        done += chunk;
     }
-    st.calls.store(calls, Relaxed);
-    st.ps_per_call.store(total_ns * 1000 / calls, Relaxed);
+    st.ops.store(n, Relaxed);
+    st.ps_per_op.store(total_ns * 1000 / n, Relaxed);
     Ok(())
+}
+
+/// `run` write: time N watchdog touches.
+fn write_run(st: &BenchState, reader: &mut UserSliceReader) -> Result {
+    let n = read_number(reader)?;
+    time_ops(st, n, |_| {
+        // SAFETY: callable from any context.
+        unsafe { ffi::touch_softlockup_watchdog() }
+    })
+}
+
+/// `ring_write` write: time N records into a stopwatch ring.
+fn write_ring(st: &BenchState, reader: &mut UserSliceReader) -> Result {
+    let n = read_number(reader)?;
+    time_ops(st, n, |i| {
+        // SAFETY: no preconditions; NMI safe.
+        let ts = unsafe { ffi::stopwatch_bench_now_ns() };
+        // One writer: this CPU, preemption disabled.
+        st.ring.push([ts, i, i, i]);
+    })
+}
+
+/// `rb_write` write: time N events into the kernel's ring_buffer.
+fn write_rb(st: &BenchState, reader: &mut UserSliceReader) -> Result {
+    let n = read_number(reader)?;
+    time_ops(st, n, |i| {
+        let words = [0u64, i, i, i];
+        // SAFETY: the buffer is live (type invariants of `RingBufferPtr`);
+        // `words` is 32 readable bytes.
+        unsafe { ffi::stopwatch_bench_rb_write(st.rb.0, words.as_ptr().cast(), 32) };
+    })
 }
 
 /// `result` read.
 fn write_result(st: &BenchState, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    let ps = st.ps_per_call.load(Relaxed);
+    let ps = st.ps_per_op.load(Relaxed);
     writeln!(
         f,
-        "calls={} ns_per_call={}.{:03}",
-        st.calls.load(Relaxed),
+        "ops={} ns_per_op={}.{:03}",
+        st.ops.load(Relaxed),
         ps / 1000,
         ps % 1000
     )
@@ -123,16 +201,27 @@ fn write_result(st: &BenchState, f: &mut core::fmt::Formatter<'_>) -> core::fmt:
 
 impl kernel::Module for Bench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        // Room for RING_RECORDS events of 32 bytes plus their headers.
+        // SAFETY: allocates a new buffer or returns NULL.
+        let rb = unsafe { ffi::stopwatch_bench_rb_alloc(RING_RECORDS * 48) };
+        if rb.is_null() {
+            return Err(ENOMEM);
+        }
+        let rb = RingBufferPtr(rb);
         let files = KBox::pin_init(
             Scope::dir(
                 BenchState {
-                    calls: Atomic::new(0),
-                    ps_per_call: Atomic::new(0),
+                    ops: Atomic::new(0),
+                    ps_per_op: Atomic::new(0),
+                    ring: ring::Ring::new(RING_RECORDS)?,
+                    rb,
                 },
                 c"stopwatch_bench",
                 |st, dir| {
                     dir.write_only_callback_file(c"bare", st, &write_bare);
                     dir.write_only_callback_file(c"run", st, &write_run);
+                    dir.write_only_callback_file(c"ring_write", st, &write_ring);
+                    dir.write_only_callback_file(c"rb_write", st, &write_rb);
                     dir.read_callback_file(c"result", st, &write_result);
                 },
             ),

@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The benchmark's C seam: a bare kprobe (empty pre-handler) on
- * touch_softlockup_watchdog(), the baseline stopwatch is compared with, and
- * preempt_disable()/preempt_enable(), which are macros.
+ * touch_softlockup_watchdog(), the baseline stopwatch is compared with;
+ * the kernel's ring_buffer (its header is not in the Rust bindings, and
+ * ring_buffer_alloc() is a macro), the alternative to stopwatch's ring;
+ * and preempt_disable()/preempt_enable(), which are macros.
  */
 #include <linux/kprobes.h>
 #include <linux/preempt.h>
+#include <linux/ring_buffer.h>
+#include <linux/timekeeping.h>
 
 int stopwatch_bench_bare_register(void);
 void stopwatch_bench_bare_unregister(void);
 void stopwatch_bench_preempt_disable(void);
 void stopwatch_bench_preempt_enable(void);
+void *stopwatch_bench_rb_alloc(unsigned long bytes_per_cpu);
+void stopwatch_bench_rb_free(void *rb);
+int stopwatch_bench_rb_write(void *rb, const void *data, unsigned long len);
+u64 stopwatch_bench_now_ns(void);
 
 static int bare_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -56,4 +64,27 @@ void stopwatch_bench_preempt_disable(void)
 void stopwatch_bench_preempt_enable(void)
 {
 	preempt_enable();
+}
+
+/* An overwriting ring_buffer, like a flight recorder would use. */
+void *stopwatch_bench_rb_alloc(unsigned long bytes_per_cpu)
+{
+	return ring_buffer_alloc(bytes_per_cpu, RB_FL_OVERWRITE);
+}
+
+void stopwatch_bench_rb_free(void *rb)
+{
+	ring_buffer_free(rb);
+}
+
+/* One event of `len` bytes; the ring_buffer stamps it with its own clock. */
+int stopwatch_bench_rb_write(void *rb, const void *data, unsigned long len)
+{
+	return ring_buffer_write(rb, len, (void *)data);
+}
+
+/* The clock stopwatch's probes read for each record. */
+u64 stopwatch_bench_now_ns(void)
+{
+	return ktime_get_mono_fast_ns();
 }
