@@ -96,10 +96,10 @@ static RECORDER: AtomicPtr<Recorder> = AtomicPtr::new(core::ptr::null_mut());
 ///
 /// # Safety
 ///
-/// `hit` points to a valid [`Hit`] for the duration of the call; called
-/// from a probe handler (preemption disabled).
+/// `hit` points to a valid [`Hit`] that nothing else uses for the duration
+/// of the call; called from a probe handler (preemption disabled).
 #[no_mangle]
-pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *const Hit) {
+pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
     let recorder = RECORDER.load(Acquire);
     if recorder.is_null() || hit.is_null() {
         return;
@@ -108,16 +108,24 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *const Hit)
     // registered and cleared only after all are unregistered, so the
     // recorder outlives every handler.
     let recorder = unsafe { &*recorder };
-    // SAFETY: guaranteed by the caller.
-    let hit = unsafe { &*hit };
+    // SAFETY: guaranteed by the caller; the C handler owns the hit on its
+    // stack and lends it to us for the call.
+    let hit = unsafe { &mut *hit };
     let Some(spec) = PROBES.get(index as usize) else {
         return;
     };
     let Some(live) = recorder.count_hit(index as usize, hit) else {
         return;
     };
+    // The touch handler reads the clock only when it needs to.
+    if let Handler::Touch(source) = spec.handler {
+        recorder.on_touch(live, hit, source);
+        return;
+    }
+    hit.ts_ns = seam::now_ns();
+    let hit = &*hit;
     match spec.handler {
-        Handler::Touch(source) => recorder.on_touch(live, hit, source),
+        Handler::Touch(_) => {}
         Handler::WatchdogWork => recorder.on_watchdog_work(live, hit),
         Handler::WatchdogCheck => recorder.on_watchdog_check(live, hit),
         Handler::StopBegin => recorder.on_stop_begin(live, hit),

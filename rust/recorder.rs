@@ -47,6 +47,8 @@ pub(crate) struct CpuLive {
     pub(crate) touch_source: AtomicU32,
     /// Its caller.
     pub(crate) touch_caller: AtomicU64,
+    /// `jiffies` at it.
+    touch_jiffies: AtomicU64,
     /// Last `softlockup_fn()` (0: none).
     pub(crate) work_ns: AtomicU64,
     /// Last `watchdog_timer_fn()` (0: none).
@@ -92,6 +94,7 @@ impl CpuLive {
             touch_ns: AtomicU64::new(0),
             touch_source: AtomicU32::new(0),
             touch_caller: AtomicU64::new(0),
+            touch_jiffies: AtomicU64::new(0),
             work_ns: AtomicU64::new(0),
             check_ns: AtomicU64::new(0),
             check_pid: AtomicU32::new(0),
@@ -393,12 +396,30 @@ impl Recorder {
 
     /// A `touch_*softlockup_watchdog*()` call: the hottest path, inlined
     /// into the dispatch (every call and return costs under TCG too).
+    ///
+    /// A touch from the same caller and source as the previous one on this
+    /// CPU, within the same jiffy, only counts as coalesced: no clock read,
+    /// and the live touch time stays that of the first one (at most one
+    /// jiffy old). Otherwise the clock is read, the live state updated, and
+    /// a record written unless the same caller was recorded less than
+    /// [`TOUCH_RECORD_GAP_NS`] ago.
     #[inline(always)]
-    pub(crate) fn on_touch(&self, live: &CpuLive, hit: &Hit, source: TouchSource) {
+    pub(crate) fn on_touch(&self, live: &CpuLive, hit: &mut Hit, source: TouchSource) {
+        if source != TouchSource::All
+            && live.touch_jiffies.load(Relaxed) == hit.jiffies
+            && live.touch_caller.load(Relaxed) == hit.caller
+            && live.touch_source.load(Relaxed) == source as u32
+            && live.touch_ns.load(Relaxed) != 0
+        {
+            bump(&live.coalesced);
+            return;
+        }
+        hit.ts_ns = seam::now_ns();
         let mark = |c: &CpuLive| {
             c.touch_ns.store(hit.ts_ns, Relaxed);
             c.touch_source.store(source as u32, Relaxed);
             c.touch_caller.store(hit.caller, Relaxed);
+            c.touch_jiffies.store(hit.jiffies, Relaxed);
         };
         if source == TouchSource::All {
             self.cpus.iter().for_each(mark);

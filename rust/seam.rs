@@ -19,9 +19,13 @@ pub(crate) const COMM_LEN: usize = 16;
 
 /// What a probe saw (`struct sw_hit`).
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub(crate) struct Hit {
-    /// `ktime_get_mono_fast_ns()` at the hit.
+    /// `ktime_get_mono_fast_ns()` at the hit: 0 from C, filled in by the
+    /// dispatch when the handler needs it (see [`now_ns`]).
     pub(crate) ts_ns: u64,
+    /// `jiffies` at the hit.
+    pub(crate) jiffies: u64,
     /// The first three integer arguments (entry probes).
     pub(crate) args: [u64; 3],
     /// Return address into the caller of the probed function.
@@ -86,7 +90,7 @@ mod ffi {
     }
 
     // Keep `Hit` identical to `struct sw_hit`.
-    const _: () = assert!(core::mem::size_of::<Hit>() == 56);
+    const _: () = assert!(core::mem::size_of::<Hit>() == 64);
     const _: () = assert!(core::mem::size_of::<MultiStop>() == 32);
 }
 

@@ -26,6 +26,6 @@ u64 stopwatch_printk_clock_ns(void);
 int stopwatch_format_symbol(char *buf, size_t len, u64 addr);
 
 /* Implemented in Rust (probes.rs); called from probe context. */
-void stopwatch_probe_hit(u32 index, const struct sw_hit *hit);
+void stopwatch_probe_hit(u32 index, struct sw_hit *hit);
 
 #endif
