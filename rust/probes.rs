@@ -25,24 +25,21 @@ pub(crate) enum Handler {
     WatchdogWork,
     /// `watchdog_timer_fn()`.
     WatchdogCheck,
-    /// `stop_machine_cpuslocked()` entry.
-    StopBegin,
-    /// `stop_machine_cpuslocked()` return.
-    StopEnd,
-    /// `multi_cpu_stop()` entry.
-    CpuEnter,
+    /// `stop_machine_cpuslocked()`: begins at entry, ends at return.
+    Stop,
+    /// `multi_cpu_stop()`: this CPU arrives at entry, leaves at return.
+    CpuStop,
     /// `stop_machine_yield()`, called once per spin of `multi_cpu_stop()`.
     CpuSpin,
-    /// `multi_cpu_stop()` return.
-    CpuExit,
 }
 
 /// One probe: where and what.
 pub(crate) struct ProbeSpec {
     /// Kernel symbol.
     pub(crate) symbol: &'static CStr,
-    /// A kretprobe (on return) rather than a kprobe (on entry).
-    pub(crate) on_return: bool,
+    /// A kretprobe with an entry handler (hits at entry and at the return
+    /// of the same call, always paired) rather than an entry kprobe.
+    pub(crate) paired: bool,
     /// What to do on a hit.
     pub(crate) handler: Handler,
 }
@@ -51,16 +48,16 @@ pub(crate) struct ProbeSpec {
 const fn entry(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
     ProbeSpec {
         symbol,
-        on_return: false,
+        paired: false,
         handler,
     }
 }
 
-/// A return probe.
-const fn ret(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
+/// A probe on entry and return of the same call.
+const fn paired(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
     ProbeSpec {
         symbol,
-        on_return: true,
+        paired: true,
         handler,
     }
 }
@@ -71,18 +68,16 @@ const fn ret(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
 /// 6.12 and 7.3, so the states are read from `msdata->state` in the
 /// `stop_machine_yield()` probe instead (see Documentation/stopwatch.rst).
 #[rustfmt::skip]
-pub(crate) const PROBES: [ProbeSpec; 11] = [
+pub(crate) const PROBES: [ProbeSpec; 9] = [
     entry(c"touch_softlockup_watchdog", Handler::Touch(TouchSource::Plain)),
     entry(c"touch_softlockup_watchdog_sched", Handler::Touch(TouchSource::Sched)),
     entry(c"touch_softlockup_watchdog_sync", Handler::Touch(TouchSource::Sync)),
     entry(c"touch_all_softlockup_watchdogs", Handler::Touch(TouchSource::All)),
     entry(c"softlockup_fn", Handler::WatchdogWork),
     entry(c"watchdog_timer_fn", Handler::WatchdogCheck),
-    entry(c"stop_machine_cpuslocked", Handler::StopBegin),
-    ret(c"stop_machine_cpuslocked", Handler::StopEnd),
-    entry(c"multi_cpu_stop", Handler::CpuEnter),
+    paired(c"stop_machine_cpuslocked", Handler::Stop),
+    paired(c"multi_cpu_stop", Handler::CpuStop),
     entry(c"stop_machine_yield", Handler::CpuSpin),
-    ret(c"multi_cpu_stop", Handler::CpuExit),
 ];
 const _: () = assert!(PROBES.len() <= MAX_PROBES);
 
@@ -123,16 +118,16 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
         return;
     }
     hit.ts_ns = seam::now_ns();
-    let hit = &*hit;
-    match spec.handler {
-        Handler::Touch(_) => {}
-        Handler::WatchdogWork => recorder.on_watchdog_work(live, hit),
-        Handler::WatchdogCheck => recorder.on_watchdog_check(live, hit),
-        Handler::StopBegin => recorder.on_stop_begin(live, hit),
-        Handler::StopEnd => recorder.on_stop_end(live, hit),
-        Handler::CpuEnter => recorder.on_cpu_enter(live, hit),
-        Handler::CpuSpin => recorder.on_cpu_spin(live, hit),
-        Handler::CpuExit => recorder.on_cpu_exit(live, hit),
+    let at_return = hit.phase != 0;
+    match (spec.handler, at_return) {
+        (Handler::Touch(_), _) => {}
+        (Handler::WatchdogWork, _) => recorder.on_watchdog_work(live, hit),
+        (Handler::WatchdogCheck, _) => recorder.on_watchdog_check(live, hit),
+        (Handler::Stop, false) => recorder.on_stop_begin(live, &mut *hit),
+        (Handler::Stop, true) => recorder.on_stop_end(live, &mut *hit),
+        (Handler::CpuStop, false) => recorder.on_cpu_enter(live, hit),
+        (Handler::CpuStop, true) => recorder.on_cpu_exit(live, hit),
+        (Handler::CpuSpin, _) => recorder.on_cpu_spin(live, hit),
     }
 }
 
@@ -168,14 +163,10 @@ impl Probes {
             } else {
                 spec.symbol
             };
-            if let Err(e) = seam::probe_register(index, symbol, spec.on_return) {
+            if let Err(e) = seam::probe_register(index, symbol, spec.paired) {
                 pr_err!(
                     "cannot {} {:?}: error {} (check /proc/kallsyms and the kprobe blacklist)\n",
-                    if spec.on_return {
-                        "kretprobe"
-                    } else {
-                        "kprobe"
-                    },
+                    if spec.paired { "kretprobe" } else { "kprobe" },
                     symbol,
                     e.to_errno()
                 );

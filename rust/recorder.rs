@@ -216,16 +216,18 @@ impl CommCache {
         if seq & 1 == 1
             || slot
                 .seq
-                .compare_exchange(seq, seq + 1, Acquire, Relaxed)
+                .compare_exchange(seq, seq.wrapping_add(1), Acquire, Relaxed)
                 .is_err()
         {
             return;
         }
+        // The odd sequence must be visible before the new contents.
+        fence(Release);
         let words = comm_to_words(comm);
         slot.pid.store(pid, Relaxed);
         slot.comm[0].store(words[0], Relaxed);
         slot.comm[1].store(words[1], Relaxed);
-        slot.seq.store(seq + 2, Release);
+        slot.seq.store(seq.wrapping_add(2), Release);
     }
 
     /// `pid`'s name, if cached.
@@ -246,8 +248,9 @@ impl CommCache {
 struct OpenStop {
     /// Instance id; 0 when free, [`u32::MAX`] while being filled.
     id: AtomicU32,
-    /// Caller's pid (matches the return probe to the entry).
-    pid: AtomicU32,
+    /// Base of the caller's stack: the call's `struct multi_stop_data`
+    /// lives in `[stack, stack + THREAD_SIZE)`.
+    stack: AtomicU64,
     /// `fn` and `data` (match `multi_cpu_stop()` calls to the instance).
     func: AtomicU64,
     /// See `func`.
@@ -302,6 +305,8 @@ pub(crate) struct Recorder {
     open: [OpenStop; OPEN_STOPS],
     /// Last instance id handed out.
     next_stop: AtomicU32,
+    /// `THREAD_SIZE`.
+    thread_size: u64,
     /// Early warning after this percentage of the lockup threshold.
     pub(crate) warn_percent: AtomicU32,
     /// `multi_cpu_stop()` calls whose `struct multi_stop_data` did not
@@ -326,7 +331,6 @@ impl Recorder {
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             enabled: AtomicBool::new(true),
-            rings: AtomicPtr::new(KBox::into_raw(RingSet::new(nr_cpus, records)?)),
             ring_records: AtomicUsize::new(records),
             ring_lock <- new_mutex!(()),
             cpus: {
@@ -340,7 +344,7 @@ impl Recorder {
             open: [const {
                 OpenStop {
                     id: AtomicU32::new(0),
-                    pid: AtomicU32::new(0),
+                    stack: AtomicU64::new(0),
                     func: AtomicU64::new(0),
                     data: AtomicU64::new(0),
                     begin_ns: AtomicU64::new(0),
@@ -348,8 +352,12 @@ impl Recorder {
                 }
             }; OPEN_STOPS],
             next_stop: AtomicU32::new(0),
+            thread_size: seam::thread_size(),
             warn_percent: AtomicU32::new(warn_percent),
             layout_errors: AtomicU64::new(0),
+            // Last: once the rings are a raw pointer only `PinnedDrop`
+            // frees them, and it runs only for a fully built recorder.
+            rings: AtomicPtr::new(KBox::into_raw(RingSet::new(nr_cpus, records)?)),
         }? Error)
     }
 
@@ -388,8 +396,11 @@ impl Recorder {
     #[inline(always)]
     pub(crate) fn count_hit(&self, index: usize, hit: &Hit) -> Option<&CpuLive> {
         let live = self.cpu(hit.cpu)?;
-        if let Some(h) = live.hits.get(index) {
-            bump(h);
+        // A paired probe's return is the same call: count its entry only.
+        if hit.phase == 0 {
+            if let Some(h) = live.hits.get(index) {
+                bump(h);
+            }
         }
         Some(live)
     }
@@ -483,7 +494,12 @@ impl Recorder {
     }
 
     /// `stop_machine_cpuslocked(fn, data, cpus)` entry.
-    pub(crate) fn on_stop_begin(&self, live: &CpuLive, hit: &Hit) {
+    ///
+    /// The instance gets an id and, if one is free, a slot in `open` (more
+    /// than [`OPEN_STOPS`] callers at once queue on `stop_cpus_mutex`; the
+    /// extra ones are recorded but their CPUs' states carry id 0). The id,
+    /// slot and start travel to the return in the call's kretprobe scratch.
+    pub(crate) fn on_stop_begin(&self, live: &CpuLive, hit: &mut Hit) {
         let mut id = self.next_stop.fetch_add(1, Relaxed).wrapping_add(1);
         if id == 0 || id == u32::MAX {
             id = 1;
@@ -492,29 +508,24 @@ impl Recorder {
         // SAFETY: `args[2]` is the `cpus` argument of the call being
         // entered: NULL or a cpumask its caller keeps alive for the call.
         let nr_active = unsafe { seam::cpumask_weight(hit.args[2]) };
-        // Claim a free slot; if all are taken (returns we missed), reuse
-        // the oldest.
         let slot = self
             .open
             .iter()
-            .find(|s| s.id.compare_exchange(0, u32::MAX, Acquire, Relaxed).is_ok())
-            .or_else(|| {
-                let oldest = self.open.iter().min_by_key(|s| s.begin_ns.load(Relaxed))?;
-                let cur = oldest.id.load(Relaxed);
-                (cur != u32::MAX
-                    && oldest
-                        .id
-                        .compare_exchange(cur, u32::MAX, Acquire, Relaxed)
-                        .is_ok())
-                .then_some(oldest)
-            });
-        if let Some(slot) = slot {
-            slot.pid.store(hit.pid, Relaxed);
+            .position(|s| s.id.compare_exchange(0, u32::MAX, Acquire, Relaxed).is_ok());
+        if let Some(i) = slot {
+            let slot = &self.open[i];
+            slot.stack.store(hit.stack, Relaxed);
             slot.func.store(hit.args[0], Relaxed);
             slot.data.store(hit.args[1], Relaxed);
             slot.begin_ns.store(hit.ts_ns, Relaxed);
             slot.nr_cpus.store(nr_cpus, Relaxed);
             slot.id.store(id, Release);
+        }
+        let ts = hit.ts_ns;
+        if let Some(scratch) = hit.instance() {
+            let slot_plus_one = slot.map_or(0, |i| i as u64 + 1);
+            scratch[0] = u64::from(id) | (slot_plus_one << 32);
+            scratch[1] = ts;
         }
         self.emit(
             hit,
@@ -528,18 +539,16 @@ impl Recorder {
         );
     }
 
-    /// `stop_machine_cpuslocked()` return (possibly on another CPU).
-    pub(crate) fn on_stop_end(&self, live: &CpuLive, hit: &Hit) {
-        let mut stop = 0;
-        let mut duration_ns = 0;
-        for slot in self.open.iter() {
-            let id = slot.id.load(Acquire);
-            if id != 0 && id != u32::MAX && slot.pid.load(Relaxed) == hit.pid {
-                stop = id;
-                duration_ns = hit.ts_ns.saturating_sub(slot.begin_ns.load(Relaxed));
-                slot.id.store(0, Release);
-                break;
-            }
+    /// `stop_machine_cpuslocked()` return (possibly on another CPU): the
+    /// same call's entry left its id, slot and start in the scratch.
+    pub(crate) fn on_stop_end(&self, live: &CpuLive, hit: &mut Hit) {
+        let ts = hit.ts_ns;
+        let (stop, slot, begin) = hit
+            .instance()
+            .map_or((0, 0, ts), |s| (s[0] as u32, (s[0] >> 32) as usize, s[1]));
+        if let Some(open) = slot.checked_sub(1).and_then(|i| self.open.get(i)) {
+            // Only this call's return frees its slot.
+            let _ = open.id.compare_exchange(stop, 0, Release, Relaxed);
         }
         self.emit(
             hit,
@@ -547,7 +556,7 @@ impl Recorder {
             Event::StopEnd {
                 stop,
                 ret: hit.retval as i32,
-                duration_ns,
+                duration_ns: ts.saturating_sub(begin),
             },
         );
     }
@@ -561,10 +570,15 @@ impl Recorder {
         let ms = msdata.read();
         let mut stop = 0;
         let mut expected_threads = None;
+        // The instance whose caller's stack holds this `msdata` (and whose
+        // `fn` and `data` it carries): unambiguous even when two callers
+        // pass the same `fn` and `data`.
         for slot in self.open.iter() {
             let id = slot.id.load(Acquire);
+            let stack = slot.stack.load(Relaxed);
             if id != 0
                 && id != u32::MAX
+                && (stack..stack.saturating_add(self.thread_size)).contains(&msdata.addr())
                 && slot.func.load(Relaxed) == ms.func
                 && slot.data.load(Relaxed) == ms.data
             {
@@ -699,7 +713,7 @@ impl Recorder {
         let mut torn = 0;
         let mut total = 0;
         for ring in rings.rings.iter() {
-            let mut words = KVec::new();
+            let mut words = KVVec::new();
             torn += ring.snapshot(&mut words)?;
             let mut recs = KVVec::with_capacity(words.len(), GFP_KERNEL)?;
             for w in words.iter() {

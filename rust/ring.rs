@@ -144,7 +144,7 @@ impl Ring {
     /// Appends a consistent copy of every record still in the ring, oldest
     /// first, to `out`. Returns how many slots were skipped because the
     /// writer overwrote them during the copy.
-    pub(crate) fn snapshot(&self, out: &mut KVec<[u64; 4]>) -> Result<u64> {
+    pub(crate) fn snapshot(&self, out: &mut KVVec<[u64; 4]>) -> Result<u64> {
         let head = self.head.load(Acquire);
         let base = self.base.load(Relaxed).min(head);
         let first = base.max(head.saturating_sub(self.slots.len() as u64));
@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn keeps_everything_until_full() -> Result {
         let ring = Ring::new(16)?;
-        let mut out = KVec::new();
+        let mut out = KVVec::new();
         assert_eq!(ring.snapshot(&mut out)?, 0);
         assert!(out.is_empty());
         for i in 0..16 {
@@ -221,7 +221,7 @@ mod tests {
         for i in 0..53 {
             ring.push(rec(i));
         }
-        let mut out = KVec::new();
+        let mut out = KVVec::new();
         ring.snapshot(&mut out)?;
         assert_eq!(out.len(), 16);
         // The 16 newest, oldest first.
@@ -246,7 +246,7 @@ mod tests {
         }
         ring.clear();
         assert_eq!(ring.counts(), RingCounts::default());
-        let mut out = KVec::new();
+        let mut out = KVVec::new();
         ring.snapshot(&mut out)?;
         assert!(out.is_empty());
         ring.push(rec(99));
@@ -265,7 +265,7 @@ mod tests {
         }
         // Simulate a writer caught half-way through rewriting slot 1.
         ring.slots[1].seq.store(2 * 17 + 1, Relaxed);
-        let mut out = KVec::new();
+        let mut out = KVVec::new();
         assert_eq!(ring.snapshot(&mut out)?, 1);
         assert_eq!(out.len(), 3);
         assert_eq!(out[0], rec(0));

@@ -30,15 +30,40 @@ pub(crate) struct Hit {
     pub(crate) args: [u64; 3],
     /// Return address into the caller of the probed function.
     pub(crate) caller: u64,
-    /// Return value (return probes).
+    /// Return value (return of a paired probe).
     pub(crate) retval: i64,
+    /// Address of the per-call scratch a paired probe carries from entry to
+    /// return ([`INSTANCE_WORDS`] words), 0 for entry-only probes.
+    instance: u64,
+    /// Base of the current task's stack.
+    pub(crate) stack: u64,
     /// CPU the hit happened on.
     pub(crate) cpu: u32,
     /// Pid of the current task.
     pub(crate) pid: u32,
+    /// 0 at function entry, 1 at its return.
+    pub(crate) phase: u32,
+    /// Padding.
+    _pad: u32,
 }
 
+/// Words of per-call scratch of a paired probe (`SW_INSTANCE_BYTES`).
+pub(crate) const INSTANCE_WORDS: usize = 2;
+
 impl Hit {
+    /// The per-call scratch of a paired probe: zeroed at entry, handed back
+    /// at the return of the same call. `None` for entry-only probes.
+    pub(crate) fn instance(&mut self) -> Option<&mut [u64; INSTANCE_WORDS]> {
+        if self.instance == 0 {
+            return None;
+        }
+        // SAFETY: the C seam points `instance` at the kretprobe instance's
+        // `data` (`SW_INSTANCE_BYTES`, 8-byte aligned), which belongs to this
+        // call and is used by nobody else while the handler runs; the
+        // `&mut self` borrow keeps this reference from outliving the hit.
+        Some(unsafe { &mut *(self.instance as *mut [u64; INSTANCE_WORDS]) })
+    }
+
     /// Name of the current task (the one that hit the probe), read from
     /// `current` only when needed: probe context, same task.
     pub(crate) fn comm(&self) -> [u8; COMM_LEN] {
@@ -70,8 +95,11 @@ mod ffi {
     use super::{c_char, Hit, MultiStop};
 
     extern "C" {
-        pub(super) fn stopwatch_probe_register(index: u32, symbol: *const c_char, ret: bool)
-            -> i32;
+        pub(super) fn stopwatch_probe_register(
+            index: u32,
+            symbol: *const c_char,
+            paired: bool,
+        ) -> i32;
         pub(super) fn stopwatch_probe_unregister(index: u32);
         pub(super) fn stopwatch_probe_nmissed(index: u32) -> u64;
         pub(super) fn stopwatch_read_multi_stop(
@@ -84,26 +112,29 @@ mod ffi {
         pub(super) fn stopwatch_num_online_cpus() -> u32;
         pub(super) fn stopwatch_cpu_online_mask() -> u64;
         pub(super) fn stopwatch_now_ns() -> u64;
+        pub(super) fn stopwatch_thread_size() -> u64;
         pub(super) fn stopwatch_current_comm(comm: *mut c_char);
         pub(super) fn stopwatch_printk_clock_ns() -> u64;
         pub(super) fn stopwatch_format_symbol(buf: *mut c_char, len: usize, addr: u64) -> i32;
     }
 
     // Keep `Hit` identical to `struct sw_hit`.
-    const _: () = assert!(core::mem::size_of::<Hit>() == 64);
+    const _: () = assert!(core::mem::size_of::<Hit>() == 88);
     const _: () = assert!(core::mem::size_of::<MultiStop>() == 32);
 }
 
-/// Registers probe slot `index` on `symbol`: an entry kprobe, or a
-/// kretprobe if `ret`. Hits arrive in `crate::probes::stopwatch_probe_hit`.
+/// Registers probe slot `index` on `symbol`: an entry kprobe, or if
+/// `paired` a kretprobe whose hits come at entry (`phase` 0) and at the
+/// return of the same call (`phase` 1), never one without the other. Hits
+/// arrive in `crate::probes::stopwatch_probe_hit`.
 ///
 /// `symbol` must stay alive while the probe is registered: taking a
 /// `'static` string guarantees it.
-pub(crate) fn probe_register(index: usize, symbol: &'static CStr, ret: bool) -> Result {
+pub(crate) fn probe_register(index: usize, symbol: &'static CStr, paired: bool) -> Result {
     let index = u32::try_from(index).map_err(|_| EINVAL)?;
     // SAFETY: `symbol` is a NUL-terminated string that lives forever; the C
     // side bounds-checks `index`.
-    let err = unsafe { ffi::stopwatch_probe_register(index, symbol.as_char_ptr(), ret) };
+    let err = unsafe { ffi::stopwatch_probe_register(index, symbol.as_char_ptr(), paired) };
     kernel::error::to_result(err)
 }
 
@@ -157,7 +188,7 @@ impl MultiStopPtr {
         out
     }
 
-    /// Reads `state` only.
+    /// Reads `state` only, fault-safe: `u32::MAX` if unreadable.
     pub(crate) fn state(self) -> u32 {
         // SAFETY: as in `read`.
         unsafe { ffi::stopwatch_read_multi_stop_state(self.0 as *const _) }
@@ -190,6 +221,12 @@ pub(crate) fn num_online_cpus() -> u32 {
 pub(crate) fn cpu_online_mask() -> u64 {
     // SAFETY: no preconditions.
     unsafe { ffi::stopwatch_cpu_online_mask() }
+}
+
+/// `THREAD_SIZE`: bytes of a task's kernel stack.
+pub(crate) fn thread_size() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_thread_size() }
 }
 
 /// `ktime_get_mono_fast_ns()`: the NMI-safe clock every record uses.

@@ -17,6 +17,8 @@
 #include <linux/kprobes.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/sched/task_stack.h>
+#include <linux/uaccess.h>
 #include <linux/smp.h>
 #include <linux/sprintf.h>
 #include <linux/string.h>
@@ -35,15 +37,25 @@ struct sw_hit {
 	u64 args[3];
 	u64 caller;
 	s64 retval;
+	/* Per-call scratch of a kretprobe (SW_INSTANCE_BYTES), or NULL. */
+	u64 instance;
+	/* Base of the current task's stack (task_stack_page()). */
+	u64 stack;
 	u32 cpu;
 	u32 pid;
+	/* 0 at function entry, 1 at its return. */
+	u32 phase;
+	u32 pad;
 };
 
+/* Per-call scratch a kretprobe carries from entry to return. */
+#define SW_INSTANCE_BYTES 16
+
 struct sw_probe {
-	/* .kp is used alone for entry probes. */
+	/* .kp is used alone for entry-only probes. */
 	struct kretprobe krp;
 	u32 index;
-	bool is_return;
+	bool paired;
 	bool registered;
 };
 
@@ -60,30 +72,54 @@ static __always_inline void sw_fill(struct sw_hit *hit, struct pt_regs *regs)
 	hit->jiffies = READ_ONCE(jiffies);
 	hit->cpu = raw_smp_processor_id();
 	hit->pid = current->pid;
+	hit->stack = (u64)(unsigned long)task_stack_page(current);
 	hit->args[0] = regs_get_kernel_argument(regs, 0);
 	hit->args[1] = regs_get_kernel_argument(regs, 1);
 	hit->args[2] = regs_get_kernel_argument(regs, 2);
 	hit->retval = 0;
+	hit->instance = 0;
+	hit->phase = 0;
+	/*
+	 * At function entry the return address is on top of the stack, which
+	 * is mapped (int3, jump-optimised and ftrace-based probes alike): read
+	 * it directly rather than through a fault-safe copy on every hit.
+	 */
+	hit->caller = *(unsigned long *)kernel_stack_pointer(regs);
 }
 
+/* Entry-only probes. */
 static int sw_entry_handler(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct sw_probe *p = container_of(kp, struct sw_probe, krp.kp);
 	struct sw_hit hit;
 
 	sw_fill(&hit, regs);
-	/*
-	 * At function entry the return address is on top of the stack, which
-	 * is mapped: read it directly (regs_get_kernel_stack_nth() would add a
-	 * fault-safe copy to every hit).
-	 */
-	hit.caller = *(unsigned long *)kernel_stack_pointer(regs);
 	stopwatch_probe_hit(p->index, &hit);
 	return 0;
 }
 NOKPROBE_SYMBOL(sw_entry_handler);
 
-static int sw_return_handler(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * Paired probes: one kretprobe whose entry handler sees the call and whose
+ * return handler sees it return. The kprobe core runs the return handler
+ * exactly for the calls whose entry handler ran (if no instance is free,
+ * neither runs and nmissed counts it), so entry and return never come
+ * unpaired, even while the probe is being registered or removed.
+ */
+static int sw_paired_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct sw_probe *p = container_of(get_kretprobe(ri), struct sw_probe, krp);
+	struct sw_hit hit;
+
+	sw_fill(&hit, regs);
+	hit.instance = (u64)(unsigned long)ri->data;
+	memset(ri->data, 0, SW_INSTANCE_BYTES);
+	stopwatch_probe_hit(p->index, &hit);
+	return 0;
+}
+NOKPROBE_SYMBOL(sw_paired_entry);
+
+static int sw_paired_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct kretprobe *krp = get_kretprobe(ri);
 	struct sw_probe *p;
@@ -95,12 +131,14 @@ static int sw_return_handler(struct kretprobe_instance *ri, struct pt_regs *regs
 	sw_fill(&hit, regs);
 	hit.caller = get_kretprobe_retaddr(ri);
 	hit.retval = (s64)(long)regs_return_value(regs);
+	hit.instance = (u64)(unsigned long)ri->data;
+	hit.phase = 1;
 	stopwatch_probe_hit(p->index, &hit);
 	return 0;
 }
-NOKPROBE_SYMBOL(sw_return_handler);
+NOKPROBE_SYMBOL(sw_paired_return);
 
-int stopwatch_probe_register(u32 index, const char *symbol, bool is_return)
+int stopwatch_probe_register(u32 index, const char *symbol, bool paired)
 {
 	struct sw_probe *p;
 	int ret;
@@ -112,10 +150,12 @@ int stopwatch_probe_register(u32 index, const char *symbol, bool is_return)
 		return -EBUSY;
 	memset(p, 0, sizeof(*p));
 	p->index = index;
-	p->is_return = is_return;
+	p->paired = paired;
 	p->krp.kp.symbol_name = symbol;
-	if (is_return) {
-		p->krp.handler = sw_return_handler;
+	if (paired) {
+		p->krp.entry_handler = sw_paired_entry;
+		p->krp.handler = sw_paired_return;
+		p->krp.data_size = SW_INSTANCE_BYTES;
 		/* Enough for every CPU to be inside the function at once. */
 		p->krp.maxactive = 2 * num_possible_cpus();
 		ret = register_kretprobe(&p->krp);
@@ -137,7 +177,7 @@ void stopwatch_probe_unregister(u32 index)
 	p = &sw_probes[index];
 	if (!p->registered)
 		return;
-	if (p->is_return)
+	if (p->paired)
 		unregister_kretprobe(&p->krp);
 	else
 		unregister_kprobe(&p->krp.kp);
@@ -152,7 +192,7 @@ u64 stopwatch_probe_nmissed(u32 index)
 	if (index >= SW_MAX_PROBES)
 		return 0;
 	p = &sw_probes[index];
-	if (p->is_return)
+	if (p->paired)
 		return READ_ONCE(p->krp.kp.nmissed) + READ_ONCE(p->krp.nmissed);
 	return READ_ONCE(p->krp.kp.nmissed);
 }
@@ -180,7 +220,7 @@ struct sw_multi_stop_view {
 	u32 state;
 };
 
-void stopwatch_read_multi_stop(const void *msdata, struct sw_multi_stop_view *out)
+notrace void stopwatch_read_multi_stop(const void *msdata, struct sw_multi_stop_view *out)
 {
 	const struct sw_multi_stop_data *m = msdata;
 
@@ -190,32 +230,48 @@ void stopwatch_read_multi_stop(const void *msdata, struct sw_multi_stop_view *ou
 	out->num_threads = READ_ONCE(m->num_threads);
 	out->state = (u32)READ_ONCE(m->state);
 }
+NOKPROBE_SYMBOL(stopwatch_read_multi_stop);
 
-/* The `state` word only: the hot path of the stop_machine_yield probe. */
-u32 stopwatch_read_multi_stop_state(const void *msdata)
+/*
+ * The `state` word only: the hot path of the stop_machine_yield probe.
+ * Read with a fault-safe copy, as a second line of defence behind the
+ * pairing of multi_cpu_stop's entry and return: U32_MAX if unreadable.
+ */
+notrace u32 stopwatch_read_multi_stop_state(const void *msdata)
 {
-	return (u32)READ_ONCE(((const struct sw_multi_stop_data *)msdata)->state);
-}
+	int state;
 
-u32 stopwatch_cpumask_weight(const void *mask)
+	if (copy_from_kernel_nofault(&state,
+				     &((const struct sw_multi_stop_data *)msdata)->state,
+				     sizeof(state)))
+		return U32_MAX;
+	return (u32)state;
+}
+NOKPROBE_SYMBOL(stopwatch_read_multi_stop_state);
+
+notrace u32 stopwatch_cpumask_weight(const void *mask)
 {
 	return mask ? cpumask_weight((const struct cpumask *)mask) : 0;
 }
+NOKPROBE_SYMBOL(stopwatch_cpumask_weight);
 
-bool stopwatch_cpu_online(u32 cpu)
+notrace bool stopwatch_cpu_online(u32 cpu)
 {
 	return cpu < nr_cpu_ids && cpu_online(cpu);
 }
+NOKPROBE_SYMBOL(stopwatch_cpu_online);
 
-u32 stopwatch_num_online_cpus(void)
+notrace u32 stopwatch_num_online_cpus(void)
 {
 	return num_online_cpus();
 }
+NOKPROBE_SYMBOL(stopwatch_num_online_cpus);
 
-u64 stopwatch_now_ns(void)
+notrace u64 stopwatch_now_ns(void)
 {
 	return ktime_get_mono_fast_ns();
 }
+NOKPROBE_SYMBOL(stopwatch_now_ns);
 
 /* `%pS` of `addr` into `buf`; returns the length written. */
 int stopwatch_format_symbol(char *buf, size_t len, u64 addr)
@@ -225,17 +281,26 @@ int stopwatch_format_symbol(char *buf, size_t len, u64 addr)
 
 /* Address of cpu_online_mask: what stop_machine_yield() gets when
  * stop_machine() was called with cpus == NULL. */
-u64 stopwatch_cpu_online_mask(void)
+notrace u64 stopwatch_cpu_online_mask(void)
 {
 	return (u64)(unsigned long)cpu_online_mask;
 }
+NOKPROBE_SYMBOL(stopwatch_cpu_online_mask);
 
 /* Name of the current task, NUL-terminated, into `comm`
  * (TASK_COMM_LEN bytes). Only when a record or check needs it. */
-void stopwatch_current_comm(char *comm)
+notrace void stopwatch_current_comm(char *comm)
 {
 	memcpy(comm, current->comm, TASK_COMM_LEN);
 	comm[TASK_COMM_LEN - 1] = '\0';
+}
+NOKPROBE_SYMBOL(stopwatch_current_comm);
+
+/* Bytes of a task's stack: a stop_machine() call's struct multi_stop_data
+ * lies in [stack, stack + THREAD_SIZE) of its caller. */
+u64 stopwatch_thread_size(void)
+{
+	return THREAD_SIZE;
 }
 
 /* local_clock(): the clock of printk's timestamps, to map records onto

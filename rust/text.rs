@@ -517,11 +517,7 @@ pub(crate) fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
             f,
             "probe={:?} kind={} hits={hits} nmissed={nmissed}",
             spec.symbol,
-            if spec.on_return {
-                "kretprobe"
-            } else {
-                "kprobe"
-            }
+            if spec.paired { "kretprobe" } else { "kprobe" }
         )?;
     }
     writeln!(

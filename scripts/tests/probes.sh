@@ -2,19 +2,20 @@
 # errno, the load fails, and nothing stays registered.
 # vm-run: --cpus 2
 
-fails "stopwatch refuses to load when probe 9 (multi_cpu_stop) cannot be placed" \
+fails "stopwatch refuses to load when probe 9 (stop_machine_yield) cannot be placed" \
 	insmod /stopwatch/stopwatch.ko test_missing_probe=9
 check "dmesg names the symbol and the errno" \
 	sh -c 'dmesg | grep -q "cannot kprobe \"stopwatch_test_no_such_symbol\": error -2"'
 check "no probe is left registered" sh -c '! grep -q . /sys/kernel/debug/kprobes/list'
 check "no debugfs directory is left" test ! -e "$SW_DEBUGFS"
-fails "a kretprobe failure (probe 11) unwinds too" insmod /stopwatch/stopwatch.ko test_missing_probe=11
+fails "a kretprobe failure (probe 8, multi_cpu_stop) unwinds too" insmod /stopwatch/stopwatch.ko test_missing_probe=8
 check "dmesg names the kretprobe" \
 	sh -c 'dmesg | grep -q "cannot kretprobe \"stopwatch_test_no_such_symbol\": error -2"'
 check "still nothing registered" sh -c '! grep -q . /sys/kernel/debug/kprobes/list'
-fails "test_missing_probe out of range is refused" insmod /stopwatch/stopwatch.ko test_missing_probe=12
+fails "test_missing_probe out of range is refused" insmod /stopwatch/stopwatch.ko test_missing_probe=10
 check "a normal load then works and registers every probe" \
-	sh -c 'insmod /stopwatch/stopwatch.ko && test $(grep -c . /sys/kernel/debug/kprobes/list) = 11'
+	sh -c 'insmod /stopwatch/stopwatch.ko && test $(grep -c . /sys/kernel/debug/kprobes/list) = 9'
+check "paired probes are kretprobes" sh -c 'grep -q " r  stop_machine_cpuslocked+0x0" /sys/kernel/debug/kprobes/list && grep -q " r  multi_cpu_stop+0x0" /sys/kernel/debug/kprobes/list'
 check "every probe in the table is registered on its symbol" sh -c '
 	for s in touch_softlockup_watchdog touch_softlockup_watchdog_sched touch_softlockup_watchdog_sync \
 		touch_all_softlockup_watchdogs softlockup_fn watchdog_timer_fn stop_machine_cpuslocked \

@@ -62,7 +62,7 @@ counts_ok() {
 		[ "$lines" = "$want" ] || { echo "cpu $cpu: $lines lines, in_ring=$want"; return 1; }
 	done
 	enters=$(grep -c 'stop_state stop=[0-9]* state=NONE' /tmp/events)
-	hits=$(sed -n 's/^probe="multi_cpu_stop" kind=kprobe hits=\([0-9]*\) .*/\1/p' /tmp/stats)
+	hits=$(sed -n 's/^probe="multi_cpu_stop" kind=kretprobe hits=\([0-9]*\) .*/\1/p' /tmp/stats)
 	[ "$enters" = "$hits" ] || { echo "$enters arrivals in events, multi_cpu_stop hits=$hits"; return 1; }
 }
 check "stats: per-CPU and total in_ring match events; arrivals match probe hits" counts_ok
