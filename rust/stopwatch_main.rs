@@ -68,6 +68,21 @@ fn read_input(reader: &mut UserSliceReader) -> Result<([u8; control::MAX_INPUT +
     Ok((buf, n))
 }
 
+/// `enable` read.
+fn read_enable(rec: &Recorder, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    writeln!(f, "{}", u8::from(rec.enabled.load(Relaxed)))
+}
+
+/// `buffer_size` read.
+fn read_buffer_size(rec: &Recorder, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    writeln!(f, "{}", rec.ring_records.load(Relaxed))
+}
+
+/// `warn_percent` read.
+fn read_warn_percent(rec: &Recorder, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    writeln!(f, "{}", rec.warn_percent.load(Relaxed))
+}
+
 /// `enable` write.
 fn write_enable(rec: &Recorder, reader: &mut UserSliceReader) -> Result {
     let (buf, n) = read_input(reader)?;
@@ -125,29 +140,18 @@ impl kernel::Module for Stopwatch {
                     dir.read_callback_file(c"cpus", rec, &text::cpus);
                     dir.read_callback_file(c"stops", rec, &text::stops);
                     dir.read_callback_file(c"stats", rec, &text::stats);
-                    dir.read_write_callback_file(
-                        c"enable",
-                        rec,
-                        &|r: &Recorder, f: &mut core::fmt::Formatter<'_>| {
-                            writeln!(f, "{}", u8::from(r.enabled.load(Relaxed)))
-                        },
-                        &write_enable,
-                    );
+                    dir.read_write_callback_file(c"enable", rec, &read_enable, &write_enable);
                     dir.write_only_callback_file(c"clear", rec, &write_clear);
                     dir.read_write_callback_file(
                         c"buffer_size",
                         rec,
-                        &|r: &Recorder, f: &mut core::fmt::Formatter<'_>| {
-                            writeln!(f, "{}", r.ring_records.load(Relaxed))
-                        },
+                        &read_buffer_size,
                         &write_buffer_size,
                     );
                     dir.read_write_callback_file(
                         c"warn_percent",
                         rec,
-                        &|r: &Recorder, f: &mut core::fmt::Formatter<'_>| {
-                            writeln!(f, "{}", r.warn_percent.load(Relaxed))
-                        },
+                        &read_warn_percent,
                         &write_warn_percent,
                     );
                     dir.read_callback_file(
