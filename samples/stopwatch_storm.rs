@@ -72,6 +72,8 @@ struct StormState {
     work_us: u32,
     /// The active CPU mask, `None` for `cpus == NULL`.
     mask: Option<CpumaskVar>,
+    /// A `stop_machine()` call is in progress.
+    in_call: Atomic<bool>,
     /// Calls made.
     calls: Atomic<u64>,
     /// Calls that returned an error.
@@ -120,6 +122,7 @@ unsafe extern "C" fn storm_thread(data: *mut c_void) -> c_int {
             .mask
             .as_ref()
             .map_or(core::ptr::null(), |m| m.as_raw().cast_const());
+        st.in_call.store(true, Relaxed);
         let start = Instant::<Monotonic>::now();
         // SAFETY: `stopwatch_storm_work` only reads `work_us`, which lives as long as `st`;
         // `mask` is NULL or a live cpumask.
@@ -130,6 +133,7 @@ unsafe extern "C" fn storm_thread(data: *mut c_void) -> c_int {
                 mask,
             )
         };
+        st.in_call.store(false, Relaxed);
         let took = start.elapsed().as_nanos().max(0) as u64;
         st.calls.add(1, Relaxed);
         if ret != 0 {
@@ -181,6 +185,7 @@ impl kernel::Module for Storm {
                     period_ms,
                     work_us,
                     mask,
+                    in_call: Atomic::new(false),
                     calls: Atomic::new(0),
                     errors: Atomic::new(0),
                     total_ns: Atomic::new(0),
@@ -214,6 +219,9 @@ impl Drop for Storm {
     fn drop(&mut self) {
         // Stop the thread (waiting for a call in flight) before the state
         // it uses goes away with `self.state`.
+        if self.state.in_call.load(Relaxed) {
+            pr_info!("stopping: waiting for the stop_machine() call in flight\n");
+        }
         drop(self.thread.take());
         let st = &**self.state;
         let calls = st.calls.load(Relaxed);

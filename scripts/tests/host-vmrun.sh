@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Host test: scripts/vm-run's contract: CPUs, modules and kallsyms in the
+# guest, the guest command's status passed through, 125 when the kernel
+# dies, 124 on timeout, 2 on bad usage.
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+SW_HOST=1 . "$root/scripts/guest/lib.sh"
+vm() { "$root/scripts/vm-run" --no-build --quiet "$@"; }
+status() {
+	set +e
+	"$@" >/dev/null 2>&1
+	echo $?
+	set -e
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+vm --log "$out" --cpus 4 -- 'dmesg -n 1; echo "NPROC=$(nproc)"; echo "KOS=$(ls /stopwatch/*.ko | wc -l)"; echo "KALLSYMS=$(grep -c . /proc/kallsyms)"' || true
+check "4 vCPUs seen by nproc" grep -qx 'NPROC=4' "$out"
+check "the built modules are in /stopwatch" grep -Eq '^KOS=[1-9]' "$out"
+check "kallsyms is populated" grep -Eq '^KALLSYMS=[0-9]{4,}' "$out"
+check "the guest command's status is passed through (exit 7)" test "$(status vm -- 'exit 7')" = 7
+check "a panicking guest gives 125 (kernel died)" \
+	test "$(status vm --timeout 60 -- 'echo c > /proc/sysrq-trigger; sleep 100')" = 125
+check "a guest past --timeout gives 124" test "$(status vm --timeout 6 -- 'sleep 100')" = 124
+check "an unknown flag gives 2" test "$(status "$root/scripts/vm-run" --bogus -- true)" = 2
+check "a bad --cpus gives 2" test "$(status "$root/scripts/vm-run" --cpus 99 -- true)" = 2
+check "--help succeeds" test "$(status "$root/scripts/vm-run" --help)" = 0
+exit "$SW_FAILED"
