@@ -35,7 +35,8 @@ pub(crate) struct Hit {
     /// Address of the per-call scratch a paired probe carries from entry to
     /// return ([`INSTANCE_WORDS`] words), 0 for entry-only probes.
     instance: u64,
-    /// Base of the current task's stack.
+    /// Base of the current task's stack, at the entry of a paired probe
+    /// (0 otherwise).
     pub(crate) stack: u64,
     /// CPU the hit happened on.
     pub(crate) cpu: u32,

@@ -39,7 +39,8 @@ struct sw_hit {
 	s64 retval;
 	/* Per-call scratch of a kretprobe (SW_INSTANCE_BYTES), or NULL. */
 	u64 instance;
-	/* Base of the current task's stack (task_stack_page()). */
+	/* Base of the current task's stack (task_stack_page()); paired
+	 * probes' entries only, else 0. */
 	u64 stack;
 	u32 cpu;
 	u32 pid;
@@ -72,7 +73,7 @@ static __always_inline void sw_fill(struct sw_hit *hit, struct pt_regs *regs)
 	hit->jiffies = READ_ONCE(jiffies);
 	hit->cpu = raw_smp_processor_id();
 	hit->pid = current->pid;
-	hit->stack = (u64)(unsigned long)task_stack_page(current);
+	hit->stack = 0;
 	hit->args[0] = regs_get_kernel_argument(regs, 0);
 	hit->args[1] = regs_get_kernel_argument(regs, 1);
 	hit->args[2] = regs_get_kernel_argument(regs, 2);
@@ -112,6 +113,7 @@ static int sw_paired_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct sw_hit hit;
 
 	sw_fill(&hit, regs);
+	hit.stack = (u64)(unsigned long)task_stack_page(current);
 	hit.instance = (u64)(unsigned long)ri->data;
 	memset(ri->data, 0, SW_INSTANCE_BYTES);
 	stopwatch_probe_hit(p->index, &hit);
