@@ -9,16 +9,17 @@ check "storm loads (period 300 ms)" insmod /stopwatch/stopwatch_storm.ko period_
 sleep 3
 check "storm unloads" rmmod stopwatch_storm
 
-# --- cpus: every CPU touched within the watchdog period (2*2/5 s = 800 ms).
+# --- cpus: every CPU touched within the watchdog period (2*2/5 s = 800 ms;
+# the check allows 200 ms of timer and scheduling lateness under TCG).
 cpus_ok() {
 	lines=$(grep -c '^cpu=' "$D/cpus")
 	[ "$lines" = 4 ] || { echo "expected 4 cpu lines, got $lines"; return 1; }
 	awk '/^cpu=/ {
 		for (i = 1; i <= NF; i++) if ($i ~ /^touch_age_ms=/) { split($i, kv, "="); age = kv[2] }
-		if (age == "-" || age + 0 >= 800) { print "stale: " $0; bad = 1 }
+		if (age == "-" || age + 0 >= 1000) { print "stale: " $0; bad = 1 }
 	} END { exit bad }' "$D/cpus"
 }
-check "cpus: a touch younger than the 800 ms watchdog period on every CPU" cpus_ok
+check "cpus: a touch within the 800 ms watchdog period (+200 ms slack) on every CPU" cpus_ok
 
 echo 0 >"$D/enable"
 cat "$D/stops" >/tmp/stops
