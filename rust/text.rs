@@ -334,7 +334,7 @@ pub(crate) struct StopLine<'a, N: Names> {
     /// Name source.
     pub(crate) names: &'a N,
     /// Pid the watchdog last saw on a CPU (for CPUs not arrived).
-    pub(crate) task_on: &'a dyn Fn(u16) -> u32,
+    pub(crate) task_on: &'a dyn Fn(u16) -> Option<u32>,
 }
 
 impl<N: Names> Display for StopLine<'_, N> {
@@ -420,13 +420,15 @@ impl<N: Names> Display for StopLine<'_, N> {
                 )?;
             }
             Culprit::Missing(cpus) => {
-                let task = cpus.first().map_or(0, |&c| (self.task_on)(c));
                 write!(
                     f,
-                    " culprit={} culprit_why=not_arrived culprit_lag_ms=- culprit_task={}",
-                    CpuList(&cpus),
-                    Task(n, task)
+                    " culprit={} culprit_why=not_arrived culprit_lag_ms=- culprit_task=",
+                    CpuList(&cpus)
                 )?;
+                match cpus.first().and_then(|&c| (self.task_on)(c)) {
+                    Some(task) => write!(f, "{}", Task(n, task))?,
+                    None => f.write_str("-")?,
+                }
                 let touches: u32 = cpus
                     .iter()
                     .filter_map(|&c| s.cpu(c))
@@ -454,9 +456,11 @@ pub(crate) fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
     let online = rec.online_cpus().map_err(|_| fmt::Error)?;
     let names = KernelNames(rec);
     let now_ns = seam::now_ns();
+    // The task the watchdog last saw on a CPU, if it has checked it.
     let task_on = |cpu: u16| {
-        rec.cpu(u32::from(cpu))
-            .map_or(0, |c| c.check_pid.load(crate::hot::Relaxed))
+        let live = rec.cpu(u32::from(cpu))?;
+        (live.check_ns.load(crate::hot::Relaxed) != 0)
+            .then(|| live.check_pid.load(crate::hot::Relaxed))
     };
     for s in log.stops.iter() {
         writeln!(
