@@ -191,6 +191,15 @@ impl StopLog {
         }
     }
 
+    /// The log of `records`, fed in order.
+    pub(crate) fn from_records(records: &[Record]) -> Result<Self> {
+        let mut log = Self::new();
+        for rec in records {
+            log.feed(rec)?;
+        }
+        Ok(log)
+    }
+
     /// The summary of instance `stop`, created (dropping the oldest beyond
     /// [`KEPT_STOPS`]) if new.
     fn stop_mut(&mut self, stop: u32) -> Result<&mut StopSummary> {

@@ -120,11 +120,12 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
     hit.ts_ns = seam::now_ns();
     let at_return = hit.phase != 0;
     match (spec.handler, at_return) {
+        // Handled above, before the clock read.
         (Handler::Touch(_), _) => {}
         (Handler::WatchdogWork, _) => recorder.on_watchdog_work(live, hit),
         (Handler::WatchdogCheck, _) => recorder.on_watchdog_check(live, hit),
-        (Handler::Stop, false) => recorder.on_stop_begin(live, &mut *hit),
-        (Handler::Stop, true) => recorder.on_stop_end(live, &mut *hit),
+        (Handler::Stop, false) => recorder.on_stop_begin(live, hit),
+        (Handler::Stop, true) => recorder.on_stop_end(live, hit),
         (Handler::CpuStop, false) => recorder.on_cpu_enter(live, hit),
         (Handler::CpuStop, true) => recorder.on_cpu_exit(live, hit),
         (Handler::CpuSpin, _) => recorder.on_cpu_spin(live, hit),

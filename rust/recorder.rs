@@ -13,7 +13,6 @@
 //! against a concurrent resize, and never block the writers.
 
 use crate::{
-    analysis::StopLog,
     hot::{
         fence, Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release,
     },
@@ -25,8 +24,6 @@ use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 /// `stop_state` of a CPU not inside `multi_cpu_stop()`.
 const NOT_IN_STOP: u32 = u32::MAX;
-/// `touch_source` of a refresh by the watchdog work (`softlockup_fn`).
-pub(crate) const SOURCE_WORK: u32 = 0xff;
 /// A touch from the same caller as the previous recorded one is recorded
 /// again only after this long (the live state always has the latest).
 const TOUCH_RECORD_GAP_NS: u64 = 10_000_000;
@@ -123,6 +120,11 @@ impl CpuLive {
             state,
             self.stop_since_ns.load(Relaxed),
         ))
+    }
+
+    /// Whether this CPU's stopper is inside instance `stop`.
+    pub(crate) fn in_stop(&self, stop: u32) -> bool {
+        self.stop_state.load(Acquire) != NOT_IN_STOP && self.stop_id.load(Relaxed) == stop
     }
 
     /// Name of the task at the last check.
@@ -255,8 +257,6 @@ struct OpenStop {
     func: AtomicU64,
     /// See `func`.
     data: AtomicU64,
-    /// Entry time.
-    begin_ns: AtomicU64,
     /// Online CPUs at entry (`num_threads` of the call).
     nr_cpus: AtomicU32,
 }
@@ -309,6 +309,9 @@ pub(crate) struct Recorder {
     thread_size: u64,
     /// Early warning after this percentage of the lockup threshold.
     pub(crate) warn_percent: AtomicU32,
+    /// Ring slots readers skipped because the writer was overwriting them
+    /// while they copied, since load.
+    pub(crate) torn: AtomicU64,
     /// `multi_cpu_stop()` calls whose `struct multi_stop_data` did not
     /// look like the one `stop_machine_cpuslocked()` built: states not
     /// tracked for them.
@@ -347,13 +350,13 @@ impl Recorder {
                     stack: AtomicU64::new(0),
                     func: AtomicU64::new(0),
                     data: AtomicU64::new(0),
-                    begin_ns: AtomicU64::new(0),
                     nr_cpus: AtomicU32::new(0),
                 }
             }; OPEN_STOPS],
             next_stop: AtomicU32::new(0),
             thread_size: seam::thread_size(),
             warn_percent: AtomicU32::new(warn_percent),
+            torn: AtomicU64::new(0),
             layout_errors: AtomicU64::new(0),
             // Last: once the rings are a raw pointer only `PinnedDrop`
             // frees them, and it runs only for a fully built recorder.
@@ -517,7 +520,6 @@ impl Recorder {
             slot.stack.store(hit.stack, Relaxed);
             slot.func.store(hit.args[0], Relaxed);
             slot.data.store(hit.args[1], Relaxed);
-            slot.begin_ns.store(hit.ts_ns, Relaxed);
             slot.nr_cpus.store(nr_cpus, Relaxed);
             slot.id.store(id, Release);
         }
@@ -622,9 +624,10 @@ impl Recorder {
         if addr == 0 || live.stop_mask.load(Relaxed) != hit.args[0] {
             return;
         }
-        // SAFETY: `addr` was stored by the entry probe of the
-        // `multi_cpu_stop()` call we are spinning in (the return probe
-        // clears it, and the cpumask matches), so it is still live.
+        // SAFETY: `addr` was stored by the entry handler of the paired
+        // probe on the `multi_cpu_stop()` call we are spinning in (its
+        // return handler clears it, and the cpumask matches), so it is
+        // still live; `state()` reads it fault-safe all the same.
         let msdata = unsafe { MultiStopPtr::new(addr) };
         let raw = msdata.state();
         let Some(state) = StopState::from_raw(u64::from(raw)) else {
@@ -659,11 +662,7 @@ impl Recorder {
             .cpus
             .iter()
             .enumerate()
-            .find(|(cpu, c)| {
-                seam::cpu_online(*cpu as u32)
-                    && !(c.stop_id.load(Relaxed) == stop
-                        && c.stop_state.load(Relaxed) != NOT_IN_STOP)
-            })
+            .find(|(cpu, c)| seam::cpu_online(*cpu as u32) && !c.in_stop(stop))
             .map_or(u32::MAX, |(cpu, _)| cpu as u32);
         self.emit(
             hit,
@@ -703,8 +702,8 @@ impl Recorder {
     }
 
     /// Every record in the rings, merged in time order (each CPU's own
-    /// order kept), and the number of torn slots skipped.
-    pub(crate) fn snapshot(&self) -> Result<(KVVec<Record>, u64)> {
+    /// order kept). Slots skipped as torn are added to `torn`.
+    pub(crate) fn snapshot(&self) -> Result<KVVec<Record>> {
         let _guard = self.ring_lock.lock();
         let rings = self.rings.load(Acquire);
         // SAFETY: `ring_lock` is held, so no resize frees `rings` meanwhile.
@@ -743,7 +742,8 @@ impl Recorder {
             merged.push(per_cpu[cpu][next[cpu]], GFP_KERNEL)?;
             next[cpu] += 1;
         }
-        Ok((merged, torn))
+        self.torn.fetch_add(torn, Relaxed);
+        Ok(merged)
     }
 
     /// Per-CPU ring counters and the ring size.
@@ -756,15 +756,6 @@ impl Recorder {
             out.push(ring.counts(), GFP_KERNEL)?;
         }
         Ok(out)
-    }
-
-    /// Instances as the records tell them.
-    pub(crate) fn stop_log(&self, records: &[Record]) -> Result<StopLog> {
-        let mut log = StopLog::new();
-        for rec in records {
-            log.feed(rec)?;
-        }
-        Ok(log)
     }
 
     /// Forgets every record (live state stays).
@@ -794,7 +785,7 @@ impl Recorder {
         Ok(())
     }
 
-    /// Current stop of every tracked CPU, for the culprit search.
+    /// The online CPUs among those tracked.
     pub(crate) fn online_cpus(&self) -> Result<KVec<u16>> {
         let mut out = KVec::new();
         for cpu in 0..self.cpus.len() {

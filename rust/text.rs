@@ -5,10 +5,11 @@
 //! change.
 
 use crate::{
-    analysis::{Culprit, StopSummary},
+    analysis::{Culprit, StopLog, StopSummary},
+    hot::Relaxed,
     probes::PROBES,
     record::{Event, Record, StopState, TouchSource, FORMAT_VERSION},
-    recorder::{Recorder, SOURCE_WORK},
+    recorder::{CpuLive, Recorder},
     seam::{self, comm_str, COMM_LEN},
 };
 use core::fmt::{self, Display, Formatter};
@@ -78,6 +79,29 @@ impl<N: Names> Display for Task<'_, N> {
             Some(comm) => write!(f, "{}/{}", comm_str(&comm), self.1),
             None => write!(f, "<...>/{}", self.1),
         }
+    }
+}
+
+/// `comm/pid` or `-` if there is no pid.
+struct MaybeTask<'a, N: Names>(&'a N, Option<u32>);
+
+impl<N: Names> Display for MaybeTask<'_, N> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(pid) => write!(f, "{}", Task(self.0, pid)),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+/// `comm/pid` of the task the watchdog last saw on a CPU (its name as
+/// seen then, not looked up now).
+struct CheckedTask<'a>(&'a CpuLive);
+
+impl Display for CheckedTask<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let comm = self.0.check_comm();
+        write!(f, "{}/{}", comm_str(&comm), self.0.check_pid.load(Relaxed))
     }
 }
 
@@ -175,7 +199,7 @@ impl<N: Names> Display for EventLine<'_, N> {
 
 /// Writes `/sys/kernel/debug/stopwatch/events`.
 pub(crate) fn events(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
-    let (records, _) = rec.snapshot().map_err(|_| fmt::Error)?;
+    let records = rec.snapshot().map_err(|_| fmt::Error)?;
     let names = KernelNames(rec);
     for r in records.iter() {
         writeln!(
@@ -234,14 +258,11 @@ pub(crate) fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
                 let Some(live) = rec.cpu(u32::from(cpu)) else {
                     continue;
                 };
-                match live.stop() {
-                    Some((id, state, t)) if id == stop => {
-                        if state == StopState::Prepare {
-                            since = since.min(t);
-                            waiting.push(cpu, GFP_KERNEL).map_err(|_| fmt::Error)?;
-                        }
-                    }
-                    _ => culprits.push(cpu, GFP_KERNEL).map_err(|_| fmt::Error)?,
+                if !live.in_stop(stop) {
+                    culprits.push(cpu, GFP_KERNEL).map_err(|_| fmt::Error)?;
+                } else if let Some((_, StopState::Prepare, t)) = live.stop() {
+                    since = since.min(t);
+                    waiting.push(cpu, GFP_KERNEL).map_err(|_| fmt::Error)?;
                 }
             }
             write!(
@@ -252,22 +273,13 @@ pub(crate) fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
                 CpuList(&waiting),
                 CpuList(&culprits)
             )?;
-            if let Some(&cpu) = culprits.first() {
-                if let Some(live) = rec.cpu(u32::from(cpu)) {
-                    let comm = live.check_comm();
-                    write!(
-                        f,
-                        " culprit_task={}/{}",
-                        comm_str(&comm),
-                        live.check_pid.load(crate::hot::Relaxed)
-                    )?;
-                }
+            if let Some(live) = culprits.first().and_then(|&c| rec.cpu(u32::from(c))) {
+                write!(f, " culprit_task={}", CheckedTask(live))?;
             }
             writeln!(f)?;
         }
     }
 
-    use crate::hot::Relaxed;
     for (cpu, live) in rec.cpus.iter().enumerate() {
         write!(
             f,
@@ -285,11 +297,8 @@ pub(crate) fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
                 Ms(now.saturating_sub(work))
             )?;
         } else {
-            let source = live.touch_source.load(Relaxed);
-            let name = match source {
-                SOURCE_WORK => "work",
-                s => TouchSource::from_u8(s as u8).map_or("?", TouchSource::name),
-            };
+            let name = TouchSource::from_u8(live.touch_source.load(Relaxed) as u8)
+                .map_or("?", TouchSource::name);
             write!(
                 f,
                 " touch_age_ms={} touch_source={name} touch_caller={}",
@@ -301,13 +310,11 @@ pub(crate) fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
         if check == 0 {
             f.write_str(" check_age_ms=- task=-")?;
         } else {
-            let comm = live.check_comm();
             write!(
                 f,
-                " check_age_ms={} task={}/{}",
+                " check_age_ms={} task={}",
                 Ms(now.saturating_sub(check)),
-                comm_str(&comm),
-                live.check_pid.load(Relaxed)
+                CheckedTask(live)
             )?;
         }
         match live.stop() {
@@ -405,13 +412,10 @@ impl<N: Names> Display for StopLine<'_, N> {
                 let c = s.cpu(cpu);
                 write!(
                     f,
-                    " culprit={cpu} culprit_why=last_arrived culprit_lag_ms={} culprit_task=",
-                    Ms(lag_ns)
+                    " culprit={cpu} culprit_why=last_arrived culprit_lag_ms={} culprit_task={}",
+                    Ms(lag_ns),
+                    MaybeTask(n, c.and_then(|c| c.task_before_arrival))
                 )?;
-                match c.and_then(|c| c.task_before_arrival) {
-                    Some(task) => write!(f, "{}", Task(n, task))?,
-                    None => f.write_str("-")?,
-                }
                 write!(
                     f,
                     " culprit_touches={} waiter_touches={}",
@@ -422,13 +426,10 @@ impl<N: Names> Display for StopLine<'_, N> {
             Culprit::Missing(cpus) => {
                 write!(
                     f,
-                    " culprit={} culprit_why=not_arrived culprit_lag_ms=- culprit_task=",
-                    CpuList(&cpus)
+                    " culprit={} culprit_why=not_arrived culprit_lag_ms=- culprit_task={}",
+                    CpuList(&cpus),
+                    MaybeTask(n, cpus.first().and_then(|&c| (self.task_on)(c)))
                 )?;
-                match cpus.first().and_then(|&c| (self.task_on)(c)) {
-                    Some(task) => write!(f, "{}", Task(n, task))?,
-                    None => f.write_str("-")?,
-                }
                 let touches: u32 = cpus
                     .iter()
                     .filter_map(|&c| s.cpu(c))
@@ -451,16 +452,15 @@ impl<N: Names> Display for StopLine<'_, N> {
 /// Writes `/sys/kernel/debug/stopwatch/stops`: the newest instances still
 /// in the rings, oldest first.
 pub(crate) fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
-    let (records, _) = rec.snapshot().map_err(|_| fmt::Error)?;
-    let log = rec.stop_log(&records).map_err(|_| fmt::Error)?;
+    let records = rec.snapshot().map_err(|_| fmt::Error)?;
+    let log = StopLog::from_records(&records).map_err(|_| fmt::Error)?;
     let online = rec.online_cpus().map_err(|_| fmt::Error)?;
     let names = KernelNames(rec);
     let now_ns = seam::now_ns();
     // The task the watchdog last saw on a CPU, if it has checked it.
     let task_on = |cpu: u16| {
         let live = rec.cpu(u32::from(cpu))?;
-        (live.check_ns.load(crate::hot::Relaxed) != 0)
-            .then(|| live.check_pid.load(crate::hot::Relaxed))
+        (live.check_ns.load(Relaxed) != 0).then(|| live.check_pid.load(Relaxed))
     };
     for s in log.stops.iter() {
         writeln!(
@@ -480,9 +480,8 @@ pub(crate) fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
 
 /// Writes `/sys/kernel/debug/stopwatch/stats`.
 pub(crate) fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
-    use crate::hot::Relaxed;
     let counts = rec.ring_counts().map_err(|_| fmt::Error)?;
-    let (_, torn) = rec.snapshot().map_err(|_| fmt::Error)?;
+    let torn = rec.torn.load(Relaxed);
     writeln!(
         f,
         "format={FORMAT_VERSION} enabled={} buffer_size={} warn_percent={} layout_errors={}",
