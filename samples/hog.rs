@@ -78,13 +78,9 @@ struct HogState {
     touches: Atomic<u64>,
 }
 
-/// The loaded sample.
-struct Hog {
-    /// The thread bound to `cpu`; stopped first on unload (see `drop`).
-    thread: Option<support::KThread>,
-    /// `/sys/kernel/debug/stopwatch_hog/` and the state the thread uses.
-    state: Pin<KBox<Scope<HogState>>>,
-}
+/// The loaded sample: the thread bound to `cpu` and
+/// `/sys/kernel/debug/stopwatch_hog/`.
+struct Hog(support::Worker<HogState>);
 
 /// One run: `seconds` with preemption off, touching every `touch_ms`.
 fn hog(st: &HogState) {
@@ -117,10 +113,11 @@ fn hog(st: &HogState) {
 ///
 /// # Safety
 ///
-/// `data` points to a pinned [`HogState`] that outlives the thread.
+/// `data` points to a pinned [`HogState`] that outlives the thread (see
+/// `support::Worker`).
 unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the pinned `HogState`, which outlives the thread
-    // (`Hog::drop` stops the thread first).
+    // (`support::Worker` stops the thread first).
     let st = unsafe { &*data.cast::<HogState>() };
     while !support::should_stop() {
         if st.pending.xchg(false, Relaxed) {
@@ -205,33 +202,23 @@ impl kernel::Module for Hog {
             ),
             GFP_KERNEL,
         )?;
-        let data: *const HogState = &**state;
-        // SAFETY: `hog_thread` loops until asked to stop; the state is
-        // pinned and `Hog::drop` stops the thread before freeing it.
-        let thread = unsafe {
-            support::KThread::spawn(
-                hog_thread,
-                data.cast_mut().cast(),
-                c"stopwatch_hog/%u",
-                Some(cpu),
-            )?
-        };
-        Ok(Hog {
-            thread: Some(thread),
-            state,
-        })
+        // SAFETY: `hog_thread` takes a `*const HogState` and loops until
+        // asked to stop.
+        let worker =
+            unsafe { support::Worker::spawn(state, hog_thread, c"stopwatch_hog/%u", Some(cpu))? };
+        Ok(Hog(worker))
     }
 }
 
 impl Drop for Hog {
     fn drop(&mut self) {
-        // Stop the thread (a run in progress finishes first, bounded by
-        // `seconds`) before its state goes away with `self.state`.
-        drop(self.thread.take());
+        // A run in progress finishes first (bounded by `seconds`).
+        self.0.stop();
+        let st = self.0.state();
         pr_info!(
             "unloaded after {} runs, {} touches\n",
-            self.state.runs.load(Relaxed),
-            self.state.touches.load(Relaxed)
+            st.runs.load(Relaxed),
+            st.touches.load(Relaxed)
         );
     }
 }

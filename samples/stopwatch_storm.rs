@@ -56,13 +56,9 @@ mod ffi {
     }
 }
 
-/// What the thread does and has done.
-struct Storm {
-    /// The calling thread; stopped first on unload (see `Storm::drop`).
-    thread: Option<support::KThread>,
-    /// `/sys/kernel/debug/stopwatch_storm/` and the state the thread uses.
-    state: Pin<KBox<Scope<StormState>>>,
-}
+/// The loaded sample: the calling thread and
+/// `/sys/kernel/debug/stopwatch_storm/`.
+struct Storm(support::Worker<StormState>);
 
 /// Shared between the thread, the debugfs file and unload.
 struct StormState {
@@ -115,7 +111,7 @@ unsafe extern "C" fn stopwatch_storm_work(data: *mut c_void) -> c_int {
 /// `data` points to a pinned [`StormState`] that outlives the thread.
 unsafe extern "C" fn storm_thread(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the pinned `StormState`, which outlives the thread
-    // (`Storm` stops the thread before dropping it).
+    // (`support::Worker` stops the thread first).
     let st = unsafe { &*data.cast::<StormState>() };
     while !support::should_stop() {
         let mask = st
@@ -196,34 +192,22 @@ impl kernel::Module for Storm {
             ),
             GFP_KERNEL,
         )?;
-        let data: *const StormState = &**state;
-        // SAFETY: `storm_thread` loops until asked to stop; the state is
-        // pinned and `Storm::drop` stops the thread before freeing it.
-        let thread = unsafe {
-            support::KThread::spawn(
-                storm_thread,
-                data.cast_mut().cast(),
-                c"stopwatch_storm",
-                None,
-            )?
-        };
+        // SAFETY: `storm_thread` takes a `*const StormState` and loops until
+        // asked to stop.
+        let worker =
+            unsafe { support::Worker::spawn(state, storm_thread, c"stopwatch_storm", None)? };
         pr_info!("started: period_ms={period_ms} work_us={work_us} cpu={cpu}\n");
-        Ok(Storm {
-            thread: Some(thread),
-            state,
-        })
+        Ok(Storm(worker))
     }
 }
 
 impl Drop for Storm {
     fn drop(&mut self) {
-        // Stop the thread (waiting for a call in flight) before the state
-        // it uses goes away with `self.state`.
-        if self.state.in_call.load(Relaxed) {
+        if self.0.state().in_call.load(Relaxed) {
             pr_info!("stopping: waiting for the stop_machine() call in flight\n");
         }
-        drop(self.thread.take());
-        let st = &**self.state;
+        self.0.stop();
+        let st = self.0.state();
         let calls = st.calls.load(Relaxed);
         pr_info!(
             "stopped: calls={calls} errors={} max_us={}\n",

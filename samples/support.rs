@@ -6,7 +6,7 @@
 //! one private `extern "C"` block, and wrapped in a safe owner that stops
 //! the thread when dropped.
 
-use kernel::{ffi::c_char, prelude::*};
+use kernel::{debugfs::Scope, ffi::c_char, prelude::*};
 
 mod ffi {
     use super::c_char;
@@ -91,6 +91,62 @@ impl Drop for KThread {
         // SAFETY: by the type invariants the task is still valid; this
         // waits until its function returns.
         unsafe { ffi::kthread_stop(self.task) };
+    }
+}
+
+/// A kernel thread working on state that the sample's debugfs files show.
+///
+/// # Invariants
+///
+/// While `thread` is `Some`, it runs with a pointer to the pinned `T` in
+/// `state`; it is stopped before `state` is dropped (fields drop in
+/// declaration order, and `stop` takes it first).
+pub(crate) struct Worker<T: 'static> {
+    /// The thread; `None` once stopped.
+    thread: Option<KThread>,
+    /// The state and its debugfs directory.
+    state: Pin<KBox<Scope<T>>>,
+}
+
+impl<T: Send + Sync + 'static> Worker<T> {
+    /// Starts `f` on `state` in a thread named `name`, bound to `cpu` if
+    /// given.
+    ///
+    /// # Safety
+    ///
+    /// `f` must treat its argument as a `*const T` and loop until
+    /// [`should_stop`] returns true.
+    pub(crate) unsafe fn spawn(
+        state: Pin<KBox<Scope<T>>>,
+        f: ThreadFn,
+        name: &CStr,
+        cpu: Option<u32>,
+    ) -> Result<Self> {
+        let data: *const T = &**state;
+        // SAFETY: `f` loops until asked to stop (the caller's guarantee)
+        // and `data` points into `state`, which is pinned and outlives the
+        // thread (type invariants).
+        let thread = unsafe { KThread::spawn(f, data.cast_mut().cast(), name, cpu)? };
+        Ok(Self {
+            thread: Some(thread),
+            state,
+        })
+    }
+
+    /// The state.
+    pub(crate) fn state(&self) -> &T {
+        &self.state
+    }
+
+    /// Stops the thread, waiting for its current iteration; idempotent.
+    pub(crate) fn stop(&mut self) {
+        drop(self.thread.take());
+    }
+}
+
+impl<T: 'static> Drop for Worker<T> {
+    fn drop(&mut self) {
+        drop(self.thread.take());
     }
 }
 
