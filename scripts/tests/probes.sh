@@ -6,12 +6,12 @@ fails "stopwatch refuses to load when probe 9 (stop_machine_yield) cannot be pla
 	insmod /stopwatch/stopwatch.ko test_missing_probe=9
 check "dmesg names the symbol and the errno" \
 	sh -c 'dmesg | grep -q "cannot kprobe \"stopwatch_test_no_such_symbol\": error -2"'
-check "no probe is left registered" sh -c '! grep -q . /sys/kernel/debug/kprobes/list'
+check "no probe is left registered" sh -c 'test -e /sys/kernel/debug/kprobes/list && ! grep -q . /sys/kernel/debug/kprobes/list'
 check "no debugfs directory is left" test ! -e "$SW_DEBUGFS"
 fails "a kretprobe failure (probe 8, multi_cpu_stop) unwinds too" insmod /stopwatch/stopwatch.ko test_missing_probe=8
 check "dmesg names the kretprobe" \
 	sh -c 'dmesg | grep -q "cannot kretprobe \"stopwatch_test_no_such_symbol\": error -2"'
-check "still nothing registered" sh -c '! grep -q . /sys/kernel/debug/kprobes/list'
+check "still nothing registered" sh -c 'test -e /sys/kernel/debug/kprobes/list && ! grep -q . /sys/kernel/debug/kprobes/list'
 fails "test_missing_probe out of range is refused" insmod /stopwatch/stopwatch.ko test_missing_probe=10
 check "a normal load then works and registers every probe" \
 	sh -c 'insmod /stopwatch/stopwatch.ko && test $(grep -c . /sys/kernel/debug/kprobes/list) = 9'
@@ -23,6 +23,6 @@ check "every probe in the table is registered on its symbol" sh -c '
 		grep -q " $s+0x0" /sys/kernel/debug/kprobes/list || { echo "missing $s"; exit 1; }
 	done'
 check "stopwatch unloads and unregisters everything" \
-	sh -c 'rmmod stopwatch && ! grep -q . /sys/kernel/debug/kprobes/list'
+	sh -c 'rmmod stopwatch && test -e /sys/kernel/debug/kprobes/list && ! grep -q . /sys/kernel/debug/kprobes/list'
 check "dmesg has no BUG, WARNING or Oops" dmesg_clean
 finish
