@@ -3,6 +3,7 @@
 # describes the modules; the work is done by scripts/, which take --help.
 #
 #   make            build the modules (and the test kernel if missing)
+#   make unit       cargo test of the pure logic on the host (seconds)
 #   make run        boot the test kernel and replay the incident
 #                   (REPRODUCE_ARGS='--hog-cpu 1 ...': see scripts/reproduce --help)
 #   make test       run every test; ends with `N passed, M failed`
@@ -13,15 +14,20 @@
 #   make fmt        rustfmt the Rust sources; `make fmt-check` only checks
 #   make clean      remove the module build products (the kernel stays)
 #
-# KDIR=/path uses a kernel tree you built instead of the cached one.
+# KERNEL=6.12 selects the LTS kernel for every target (default 7.3; `make
+# test` without KERNEL= tests both). KDIR=/path uses a kernel tree you
+# built instead of the cached one.
 # STOPWATCH_CACHE=/path moves the cache (default ~/.cache/stopwatch).
 
 export KDIR
+ifdef KERNEL
+export STOPWATCH_KERNEL := $(KERNEL)
+endif
 # rustup's tools may be missing from a non-login shell's PATH (CI).
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 RUST_SOURCES := $(shell find rust samples -name '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel deps run test bench clippy fmt fmt-check clean help
+.PHONY: all modules kernel deps run test unit bench clippy fmt fmt-check clean help
 
 all: modules
 
@@ -42,6 +48,9 @@ run: modules
 
 test:
 	@scripts/test
+
+unit:
+	@scripts/test --only unit
 
 bench: modules
 	@scripts/bench

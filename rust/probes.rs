@@ -8,12 +8,14 @@
 //! and the module does not load, with every probe registered so far
 //! unregistered again.
 
-use crate::hot::{Acquire, AtomicPtr, Release};
 use crate::{
-    record::TouchSource,
+    hot::{Acquire, AtomicPtr, Release},
+    logic::{live::MAX_PROBES, record::TouchSource},
     recorder::Recorder,
-    seam::{self, Hit, MAX_PROBES},
+    seam::{self, Hit},
+    services,
 };
+use core::ffi::CStr;
 use kernel::prelude::*;
 
 /// What a probe does with a hit.
@@ -117,7 +119,7 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
         recorder.on_touch(live, hit, source);
         return;
     }
-    hit.ts_ns = seam::now_ns();
+    hit.ts_ns = services::now_ns();
     let at_return = hit.phase != 0;
     match (spec.handler, at_return) {
         // Handled above, before the clock read.

@@ -1,21 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The one seam to C: `stopwatch_seam.c`, linked into the same `.ko`.
+//! stopwatch's own seam to C: `stopwatch_seam.c`, linked into the same
+//! `.ko` (the services it shares with the samples are in `services.rs`).
 //!
-//! Linux 7.3's Rust bindings have no kprobes, no `stop_machine.h` and no
-//! view of the private `struct multi_stop_data`; `struct kprobe` must live
-//! in C because its handlers take `struct pt_regs` and are registered by
-//! address. The C file does only that; this module declares its functions
-//! in one private `extern "C"` block and wraps each in a safe function.
-//! Nothing else in the crate uses `unsafe` to reach C.
+//! No kernel's Rust bindings have kprobes, `stop_machine.h` or a view of
+//! the private `struct multi_stop_data`; `struct kprobe` must live in C
+//! because its handlers take `struct pt_regs` and are registered by
+//! address; and 6.12's `module!` takes no parameters. The C file does only
+//! that; this module declares its functions in one private `extern "C"`
+//! block and wraps each in a safe function. Nothing else in the crate uses
+//! `unsafe` to reach C.
 
-use kernel::{ffi::c_char, prelude::*};
+use crate::logic::comm::{Comm, COMM_LEN};
+use crate::services::c_str;
+use core::ffi::{c_char, CStr};
+use kernel::prelude::*;
 
-/// Number of probe slots in the C seam (`SW_MAX_PROBES`).
-pub(crate) const MAX_PROBES: usize = 16;
+/// Number of probe slots in the C seam (`SW_MAX_PROBES`): one per counter
+/// a CPU keeps.
+const _: () = assert!(crate::logic::live::MAX_PROBES == 16);
 
-/// Length of a task name (`TASK_COMM_LEN`).
-pub(crate) const COMM_LEN: usize = 16;
+/// The module parameters as given at load (`struct sw_params`), not yet
+/// checked.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Params {
+    /// `buffer_size`: records per CPU ring.
+    pub(crate) buffer_size: u64,
+    /// `warn_percent`: early warning after this % of the threshold.
+    pub(crate) warn_percent: u32,
+    /// `test_missing_probe`: probe N (1-based) on a missing symbol.
+    pub(crate) test_missing_probe: u32,
+}
+
+/// The module parameters.
+pub(crate) fn params() -> Params {
+    let mut p = Params::default();
+    // SAFETY: `p` is a valid destination of the C struct's layout.
+    unsafe { ffi::stopwatch_params(&mut p) };
+    p
+}
 
 /// What a probe saw (`struct sw_hit`).
 #[repr(C)]
@@ -67,7 +91,7 @@ impl Hit {
 
     /// Name of the current task (the one that hit the probe), read from
     /// `current` only when needed: probe context, same task.
-    pub(crate) fn comm(&self) -> [u8; COMM_LEN] {
+    pub(crate) fn comm(&self) -> Comm {
         let mut comm = [0u8; COMM_LEN];
         // SAFETY: `comm` has room for `TASK_COMM_LEN` bytes; called from the
         // probe handler that made this hit, so `current` is its task.
@@ -93,14 +117,11 @@ pub(crate) struct MultiStop {
 }
 
 mod ffi {
-    use super::{c_char, Hit, MultiStop};
+    use super::{c_char, Hit, MultiStop, Params};
 
     extern "C" {
-        pub(super) fn stopwatch_probe_register(
-            index: u32,
-            symbol: *const c_char,
-            paired: bool,
-        ) -> i32;
+        pub(super) fn stopwatch_params(out: *mut Params);
+        pub(super) fn stopwatch_probe_register(index: u32, symbol: *const u8, paired: bool) -> i32;
         pub(super) fn stopwatch_probe_unregister(index: u32);
         pub(super) fn stopwatch_probe_nmissed(index: u32) -> u64;
         pub(super) fn stopwatch_read_multi_stop(
@@ -108,20 +129,15 @@ mod ffi {
             out: *mut MultiStop,
         );
         pub(super) fn stopwatch_read_multi_stop_state(msdata: *const core::ffi::c_void) -> u32;
-        pub(super) fn stopwatch_cpumask_weight(mask: *const core::ffi::c_void) -> u32;
-        pub(super) fn stopwatch_cpu_online(cpu: u32) -> bool;
-        pub(super) fn stopwatch_num_online_cpus() -> u32;
-        pub(super) fn stopwatch_cpu_online_mask() -> u64;
-        pub(super) fn stopwatch_now_ns() -> u64;
         pub(super) fn stopwatch_thread_size() -> u64;
         pub(super) fn stopwatch_current_comm(comm: *mut c_char);
-        pub(super) fn stopwatch_printk_clock_ns() -> u64;
         pub(super) fn stopwatch_format_symbol(buf: *mut c_char, len: usize, addr: u64) -> i32;
     }
 
     // Keep `Hit` identical to `struct sw_hit`.
     const _: () = assert!(core::mem::size_of::<Hit>() == 88);
     const _: () = assert!(core::mem::size_of::<MultiStop>() == 32);
+    const _: () = assert!(core::mem::size_of::<Params>() == 16);
 }
 
 /// Registers probe slot `index` on `symbol`: an entry kprobe, or if
@@ -135,7 +151,7 @@ pub(crate) fn probe_register(index: usize, symbol: &'static CStr, paired: bool) 
     let index = u32::try_from(index).map_err(|_| EINVAL)?;
     // SAFETY: `symbol` is a NUL-terminated string that lives forever; the C
     // side bounds-checks `index`.
-    let err = unsafe { ffi::stopwatch_probe_register(index, symbol.as_char_ptr(), paired) };
+    let err = unsafe { ffi::stopwatch_probe_register(index, c_str(symbol), paired) };
     kernel::error::to_result(err)
 }
 
@@ -196,50 +212,10 @@ impl MultiStopPtr {
     }
 }
 
-/// Number of CPUs in the cpumask at `mask`, 0 for NULL.
-///
-/// # Safety
-///
-/// `mask` is NULL or points to a live `struct cpumask`.
-pub(crate) unsafe fn cpumask_weight(mask: u64) -> u32 {
-    // SAFETY: guaranteed by the caller.
-    unsafe { ffi::stopwatch_cpumask_weight(mask as *const _) }
-}
-
-/// Whether `cpu` is online.
-pub(crate) fn cpu_online(cpu: u32) -> bool {
-    // SAFETY: the C side checks `cpu < nr_cpu_ids`.
-    unsafe { ffi::stopwatch_cpu_online(cpu) }
-}
-
-/// Number of online CPUs.
-pub(crate) fn num_online_cpus() -> u32 {
-    // SAFETY: no preconditions.
-    unsafe { ffi::stopwatch_num_online_cpus() }
-}
-
-/// Address of `cpu_online_mask`.
-pub(crate) fn cpu_online_mask() -> u64 {
-    // SAFETY: no preconditions.
-    unsafe { ffi::stopwatch_cpu_online_mask() }
-}
-
 /// `THREAD_SIZE`: bytes of a task's kernel stack.
 pub(crate) fn thread_size() -> u64 {
     // SAFETY: no preconditions.
     unsafe { ffi::stopwatch_thread_size() }
-}
-
-/// `ktime_get_mono_fast_ns()`: the NMI-safe clock every record uses.
-pub(crate) fn now_ns() -> u64 {
-    // SAFETY: no preconditions; NMI safe.
-    unsafe { ffi::stopwatch_now_ns() }
-}
-
-/// `local_clock()`: the clock of printk timestamps (dmesg's `[s.us]`).
-pub(crate) fn printk_clock_ns() -> u64 {
-    // SAFETY: no preconditions.
-    unsafe { ffi::stopwatch_printk_clock_ns() }
 }
 
 /// Symbol buffer big enough for `%pS` output (`KSYM_SYMBOL_LEN` is 512;
@@ -271,10 +247,4 @@ impl Symbol {
     pub(crate) fn as_str(&self) -> &str {
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
     }
-}
-
-/// The NUL-terminated name in `comm` as a string.
-pub(crate) fn comm_str(comm: &[u8; COMM_LEN]) -> &str {
-    let end = comm.iter().position(|&b| b == 0).unwrap_or(COMM_LEN);
-    core::str::from_utf8(&comm[..end]).unwrap_or("?")
 }

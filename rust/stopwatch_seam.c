@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stopwatch's C seam: the few things Linux 7.3's Rust bindings lack.
+ * stopwatch's C seam: what only stopwatch.ko needs and no kernel's Rust
+ * bindings offer, plus (services.c, included below) the kernel services
+ * every stopwatch module shares.
  *
- * kprobes.h, stop_machine.h and percpu.h are not in the bindings, struct
- * kprobe is embedded by value and its handlers take struct pt_regs, and
- * struct multi_stop_data is private to kernel/stop_machine.c. Everything
- * that touches those lives here, behind the functions declared in the one
- * `extern "C"` block of seam.rs; the Rust above that block is safe.
+ * kprobes.h and stop_machine.h are not in the bindings, struct kprobe is
+ * embedded by value and its handlers take struct pt_regs, struct
+ * multi_stop_data is private to kernel/stop_machine.c, and module
+ * parameters in Rust exist on 7.3 but not on 6.12. Everything that touches
+ * those lives here, behind the functions declared in the one `extern "C"`
+ * block of seam.rs; the Rust above that block is safe.
  *
  * Nothing here allocates, locks, sleeps or prints in a probe handler.
  */
@@ -25,7 +28,45 @@
 #include <linux/sched/clock.h>
 #include <linux/timekeeping.h>
 
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
 #include "stopwatch_seam.h"
+#include "services.c"
+
+MODULE_AUTHOR("stopwatch developers");
+
+/* --- module parameters (mirrored by seam::Params) ------------------------ */
+
+static ulong buffer_size = 4096;
+module_param(buffer_size, ulong, 0444);
+MODULE_PARM_DESC(buffer_size, "Records per CPU ring (power of two, 16..=1048576)");
+
+static uint warn_percent = 50;
+module_param(warn_percent, uint, 0444);
+MODULE_PARM_DESC(warn_percent,
+		 "Early warning after this % of the soft-lockup threshold in PREPARE (1..=100)");
+
+static uint test_missing_probe;
+module_param(test_missing_probe, uint, 0444);
+MODULE_PARM_DESC(test_missing_probe,
+		 "Testing: put probe N (1-based, see stats) on a symbol that does not exist");
+
+struct sw_params {
+	u64 buffer_size;
+	u32 warn_percent;
+	u32 test_missing_probe;
+};
+
+/* The parameters as given at load (checked by Rust). */
+void stopwatch_params(struct sw_params *out)
+{
+	out->buffer_size = buffer_size;
+	out->warn_percent = warn_percent;
+	out->test_missing_probe = test_missing_probe;
+}
+
+/* --- probes -------------------------------------------------------------- */
 
 /* Must match seam::MAX_PROBES. */
 #define SW_MAX_PROBES 16
@@ -251,43 +292,11 @@ notrace u32 stopwatch_read_multi_stop_state(const void *msdata)
 }
 NOKPROBE_SYMBOL(stopwatch_read_multi_stop_state);
 
-notrace u32 stopwatch_cpumask_weight(const void *mask)
-{
-	return mask ? cpumask_weight((const struct cpumask *)mask) : 0;
-}
-NOKPROBE_SYMBOL(stopwatch_cpumask_weight);
-
-notrace bool stopwatch_cpu_online(u32 cpu)
-{
-	return cpu < nr_cpu_ids && cpu_online(cpu);
-}
-NOKPROBE_SYMBOL(stopwatch_cpu_online);
-
-notrace u32 stopwatch_num_online_cpus(void)
-{
-	return num_online_cpus();
-}
-NOKPROBE_SYMBOL(stopwatch_num_online_cpus);
-
-notrace u64 stopwatch_now_ns(void)
-{
-	return ktime_get_mono_fast_ns();
-}
-NOKPROBE_SYMBOL(stopwatch_now_ns);
-
 /* `%pS` of `addr` into `buf`; returns the length written. */
 int stopwatch_format_symbol(char *buf, size_t len, u64 addr)
 {
 	return scnprintf(buf, len, "%pS", (void *)(unsigned long)addr);
 }
-
-/* Address of cpu_online_mask: what stop_machine_yield() gets when
- * stop_machine() was called with cpus == NULL. */
-notrace u64 stopwatch_cpu_online_mask(void)
-{
-	return (u64)(unsigned long)cpu_online_mask;
-}
-NOKPROBE_SYMBOL(stopwatch_cpu_online_mask);
 
 /* Name of the current task, NUL-terminated, into `comm`
  * (TASK_COMM_LEN bytes). Only when a record or check needs it. */
@@ -305,9 +314,3 @@ u64 stopwatch_thread_size(void)
 	return THREAD_SIZE;
 }
 
-/* local_clock(): the clock of printk's timestamps, to map records onto
- * dmesg lines. */
-u64 stopwatch_printk_clock_ns(void)
-{
-	return local_clock();
-}

@@ -16,26 +16,22 @@
 //!   `ring_buffer` (which stamps them with its own clock).
 //! - `result` (r): `ops=N ns_per_op=X.XXX` of the last of these.
 
-use kernel::{
-    debugfs::Scope,
-    prelude::*,
-    sync::atomic::{Atomic, Relaxed},
-    time::{Instant, Monotonic},
-    uaccess::UserSliceReader,
-};
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use kernel::prelude::*;
 
-// The same files stopwatch.ko is built from; the benchmark uses a part.
-#[path = "../rust/hot.rs"]
-#[expect(unused_imports, reason = "the ring uses some of the atomics")]
-mod hot;
-#[path = "../rust/ring.rs"]
+#[expect(dead_code, reason = "each module uses a part of the shared services")]
+#[path = "../rust/services.rs"]
+mod services;
+// The same file stopwatch.ko is built from; the benchmark uses a part.
+#[path = "../rust/logic/ring.rs"]
 #[expect(dead_code, reason = "only the write side is timed")]
 mod ring;
+
+use services::{FileSpec, Files, NoPreempt};
 
 module! {
     type: Bench,
     name: "stopwatch_bench",
-    authors: ["stopwatch developers"],
     description: "Times touch_softlockup_watchdog() with and without probes (stopwatch sample)",
     license: "GPL",
 }
@@ -45,8 +41,6 @@ mod ffi {
         pub(super) fn touch_softlockup_watchdog();
         pub(super) fn stopwatch_bench_bare_register() -> i32;
         pub(super) fn stopwatch_bench_bare_unregister();
-        pub(super) fn stopwatch_bench_preempt_disable();
-        pub(super) fn stopwatch_bench_preempt_enable();
         pub(super) fn stopwatch_bench_rb_alloc(bytes_per_cpu: usize) -> *mut core::ffi::c_void;
         pub(super) fn stopwatch_bench_rb_free(rb: *mut core::ffi::c_void);
         pub(super) fn stopwatch_bench_rb_write(
@@ -54,7 +48,6 @@ mod ffi {
             data: *const core::ffi::c_void,
             len: usize,
         ) -> i32;
-        pub(super) fn stopwatch_bench_now_ns() -> u64;
     }
 }
 
@@ -64,11 +57,11 @@ const RING_RECORDS: usize = 4096;
 /// The rings under test and the results of the last run.
 struct BenchState {
     /// Operations timed.
-    ops: Atomic<u64>,
+    ops: AtomicU64,
     /// Picoseconds per operation.
-    ps_per_op: Atomic<u64>,
+    ps_per_op: AtomicU64,
     /// A stopwatch ring.
-    ring: ring::Ring,
+    ring: ring::Ring<KVVec<ring::Slot>>,
     /// A kernel `struct trace_buffer`, overwriting; freed on drop.
     rb: RingBufferPtr,
 }
@@ -95,18 +88,15 @@ impl Drop for RingBufferPtr {
 /// The loaded module.
 struct Bench {
     /// `/sys/kernel/debug/stopwatch_bench/`.
-    _files: Pin<KBox<Scope<BenchState>>>,
+    _files: Files<BenchState>,
 }
 
 /// Reads a short decimal number written by the user.
-fn read_number(reader: &mut UserSliceReader) -> Result<u64> {
-    let mut buf = [0u8; 16];
-    let n = reader.len();
-    if n == 0 || n > buf.len() {
+fn read_number(input: &[u8]) -> Result<u64> {
+    if input.len() > 16 {
         return Err(EINVAL);
     }
-    reader.read_slice(&mut buf[..n])?;
-    let text = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
+    let text = input.strip_suffix(b"\n").unwrap_or(input);
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return Err(EINVAL);
     }
@@ -117,8 +107,8 @@ fn read_number(reader: &mut UserSliceReader) -> Result<u64> {
 }
 
 /// `bare` write.
-fn write_bare(_: &BenchState, reader: &mut UserSliceReader) -> Result {
-    match read_number(reader)? {
+fn write_bare(_: &BenchState, input: &[u8]) -> Result {
+    match read_number(input)? {
         // SAFETY: registers a static kprobe with an empty handler.
         1 => kernel::error::to_result(unsafe { ffi::stopwatch_bench_bare_register() }),
         0 => {
@@ -140,15 +130,14 @@ fn time_ops(st: &BenchState, n: u64, mut op: impl FnMut(u64)) -> Result {
     let mut done = 0;
     while done < n {
         let chunk = (n - done).min(10_000);
-        // SAFETY: paired with the enable below; nothing in between sleeps.
-        unsafe { ffi::stopwatch_bench_preempt_disable() };
-        let start = Instant::<Monotonic>::now();
+        // Nothing in this section sleeps.
+        let no_preempt = NoPreempt::new();
+        let start = services::now_ns();
         for i in done..done + chunk {
             op(i);
         }
-        total_ns += start.elapsed().as_nanos().max(0) as u64;
-        // SAFETY: paired with the disable above.
-        unsafe { ffi::stopwatch_bench_preempt_enable() };
+        total_ns += services::now_ns().saturating_sub(start);
+        drop(no_preempt);
         done += chunk;
     }
     st.ops.store(n, Relaxed);
@@ -157,8 +146,8 @@ fn time_ops(st: &BenchState, n: u64, mut op: impl FnMut(u64)) -> Result {
 }
 
 /// `run` write: time N watchdog touches.
-fn write_run(st: &BenchState, reader: &mut UserSliceReader) -> Result {
-    let n = read_number(reader)?;
+fn write_run(st: &BenchState, input: &[u8]) -> Result {
+    let n = read_number(input)?;
     time_ops(st, n, |_| {
         // SAFETY: callable from any context.
         unsafe { ffi::touch_softlockup_watchdog() }
@@ -166,19 +155,18 @@ fn write_run(st: &BenchState, reader: &mut UserSliceReader) -> Result {
 }
 
 /// `ring_write` write: time N records into a stopwatch ring.
-fn write_ring(st: &BenchState, reader: &mut UserSliceReader) -> Result {
-    let n = read_number(reader)?;
+fn write_ring(st: &BenchState, input: &[u8]) -> Result {
+    let n = read_number(input)?;
     time_ops(st, n, |i| {
-        // SAFETY: no preconditions; NMI safe.
-        let ts = unsafe { ffi::stopwatch_bench_now_ns() };
+        let ts = services::now_ns();
         // One writer: this CPU, preemption disabled.
         st.ring.push([ts, i, i, i]);
     })
 }
 
 /// `rb_write` write: time N events into the kernel's ring_buffer.
-fn write_rb(st: &BenchState, reader: &mut UserSliceReader) -> Result {
-    let n = read_number(reader)?;
+fn write_rb(st: &BenchState, input: &[u8]) -> Result {
+    let n = read_number(input)?;
     time_ops(st, n, |i| {
         let words = [0u64, i, i, i];
         // SAFETY: the buffer is live (type invariants of `RingBufferPtr`);
@@ -199,6 +187,31 @@ fn write_result(st: &BenchState, f: &mut core::fmt::Formatter<'_>) -> core::fmt:
     )
 }
 
+/// A write-only file.
+const fn write_only(
+    name: &'static core::ffi::CStr,
+    write: services::WriteFn<BenchState>,
+) -> FileSpec<BenchState> {
+    FileSpec {
+        name,
+        read: None,
+        write: Some(write),
+    }
+}
+
+/// `/sys/kernel/debug/stopwatch_bench/`.
+static FILES: [FileSpec<BenchState>; 5] = [
+    write_only(c"bare", write_bare),
+    write_only(c"run", write_run),
+    write_only(c"ring_write", write_ring),
+    write_only(c"rb_write", write_rb),
+    FileSpec {
+        name: c"result",
+        read: Some(write_result),
+        write: None,
+    },
+];
+
 impl kernel::Module for Bench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // Room for RING_RECORDS events of 32 bytes plus their headers.
@@ -208,25 +221,20 @@ impl kernel::Module for Bench {
             return Err(ENOMEM);
         }
         let rb = RingBufferPtr(rb);
-        let files = KBox::pin_init(
-            Scope::dir(
-                BenchState {
-                    ops: Atomic::new(0),
-                    ps_per_op: Atomic::new(0),
-                    ring: ring::Ring::new(RING_RECORDS)?,
-                    rb,
-                },
-                c"stopwatch_bench",
-                |st, dir| {
-                    dir.write_only_callback_file(c"bare", st, &write_bare);
-                    dir.write_only_callback_file(c"run", st, &write_run);
-                    dir.write_only_callback_file(c"ring_write", st, &write_ring);
-                    dir.write_only_callback_file(c"rb_write", st, &write_rb);
-                    dir.read_callback_file(c"result", st, &write_result);
-                },
-            ),
+        let mut slots = KVVec::with_capacity(RING_RECORDS, GFP_KERNEL)?;
+        for _ in 0..RING_RECORDS {
+            slots.push(ring::Slot::new(), GFP_KERNEL)?;
+        }
+        let state = KBox::pin(
+            BenchState {
+                ops: AtomicU64::new(0),
+                ps_per_op: AtomicU64::new(0),
+                ring: ring::Ring::new(slots).map_err(|_| EINVAL)?,
+                rb,
+            },
             GFP_KERNEL,
         )?;
+        let files = Files::new(c"stopwatch_bench", state, &FILES)?;
         Ok(Self { _files: files })
     }
 }

@@ -4,21 +4,21 @@
  * touch_softlockup_watchdog(), the baseline stopwatch is compared with;
  * the kernel's ring_buffer (its header is not in the Rust bindings, and
  * ring_buffer_alloc() is a macro), the alternative to stopwatch's ring;
- * and preempt_disable()/preempt_enable(), which are macros.
+ * and the services every stopwatch module shares.
  */
 #include <linux/kprobes.h>
-#include <linux/preempt.h>
+#include <linux/module.h>
 #include <linux/ring_buffer.h>
-#include <linux/timekeeping.h>
+
+#include "../rust/services.c"
+
+MODULE_AUTHOR("stopwatch developers");
 
 int stopwatch_bench_bare_register(void);
 void stopwatch_bench_bare_unregister(void);
-void stopwatch_bench_preempt_disable(void);
-void stopwatch_bench_preempt_enable(void);
 void *stopwatch_bench_rb_alloc(unsigned long bytes_per_cpu);
 void stopwatch_bench_rb_free(void *rb);
 int stopwatch_bench_rb_write(void *rb, const void *data, unsigned long len);
-u64 stopwatch_bench_now_ns(void);
 
 static int bare_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -56,16 +56,6 @@ void stopwatch_bench_bare_unregister(void)
 	bare_registered = false;
 }
 
-void stopwatch_bench_preempt_disable(void)
-{
-	preempt_disable();
-}
-
-void stopwatch_bench_preempt_enable(void)
-{
-	preempt_enable();
-}
-
 /* An overwriting ring_buffer, like a flight recorder would use. */
 void *stopwatch_bench_rb_alloc(unsigned long bytes_per_cpu)
 {
@@ -81,10 +71,4 @@ void stopwatch_bench_rb_free(void *rb)
 int stopwatch_bench_rb_write(void *rb, const void *data, unsigned long len)
 {
 	return ring_buffer_write(rb, len, (void *)data);
-}
-
-/* The clock stopwatch's probes read for each record. */
-u64 stopwatch_bench_now_ns(void)
-{
-	return ktime_get_mono_fast_ns();
 }

@@ -10,55 +10,48 @@
 //! written to `/sys/kernel/debug/stopwatch_hog/run`. Always bounded by
 //! `seconds`, so the guest recovers.
 
-use core::ffi::{c_int, c_void};
-use kernel::{
-    bindings,
-    cpu::CpuId,
-    cpumask::Cpumask,
-    debugfs::Scope,
-    prelude::*,
-    processor::cpu_relax,
-    sync::atomic::{Atomic, Relaxed},
-    time::{Instant, Monotonic},
-    uaccess::UserSliceReader,
+use core::{
+    ffi::{c_int, c_void},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
 };
+use kernel::prelude::*;
 
+#[expect(dead_code, reason = "each module uses a part of the shared services")]
+#[path = "../rust/services.rs"]
+mod services;
 #[path = "support.rs"]
 mod support;
 
+use services::{FileSpec, Files, NoPreempt};
 use support::check_param;
 
 module! {
     type: Hog,
     name: "stopwatch_hog",
-    authors: ["stopwatch developers"],
     description: "Non-preemptible CPU hog that touches its watchdog (stopwatch sample)",
     license: "GPL",
-    params: {
-        cpu: u32 {
-            default: 2,
-            description: "CPU to hog (must be online)",
-        },
-        seconds: u32 {
-            default: 6,
-            description: "Length of the non-preemptible section (1..=60)",
-        },
-        touch_ms: u32 {
-            default: 100,
-            description: "Call touch_softlockup_watchdog() every touch_ms (0: never; ..=10000)",
-        },
-        start: bool {
-            default: true,
-            description: "Run once at load",
-        },
-    },
+}
+
+/// The module parameters (`struct hog_params` of hog_seam.c).
+#[repr(C)]
+#[derive(Default)]
+struct Params {
+    /// `cpu`.
+    cpu: u32,
+    /// `seconds`.
+    seconds: u32,
+    /// `touch_ms`.
+    touch_ms: u32,
+    /// `start`.
+    start: bool,
 }
 
 mod ffi {
+    use super::Params;
+
     extern "C" {
         pub(super) fn touch_softlockup_watchdog();
-        pub(super) fn stopwatch_hog_preempt_disable();
-        pub(super) fn stopwatch_hog_preempt_enable();
+        pub(super) fn stopwatch_hog_params(out: *mut Params);
     }
 }
 
@@ -69,13 +62,13 @@ struct HogState {
     /// See [`HogState::seconds`].
     touch_ms: u32,
     /// A run was asked for and has not started.
-    pending: Atomic<bool>,
+    pending: AtomicBool,
     /// A run is going on.
-    running: Atomic<bool>,
+    running: AtomicBool,
     /// Runs completed.
-    runs: Atomic<u64>,
+    runs: AtomicU64,
     /// Watchdog touches made, all runs.
-    touches: Atomic<u64>,
+    touches: AtomicU64,
 }
 
 /// The loaded sample: the thread bound to `cpu` and
@@ -88,11 +81,11 @@ fn hog(st: &HogState) {
     let every_ns = u64::from(st.touch_ms) * 1_000_000;
     let mut next_touch = every_ns;
     let mut touches = 0;
-    let start = Instant::<Monotonic>::now();
-    // SAFETY: paired with the enable below; nothing in between sleeps.
-    unsafe { ffi::stopwatch_hog_preempt_disable() };
+    let start = services::now_ns();
+    // Nothing in this section sleeps.
+    let no_preempt = NoPreempt::new();
     loop {
-        let elapsed = start.elapsed().as_nanos().max(0) as u64;
+        let elapsed = services::now_ns().saturating_sub(start);
         if elapsed >= total_ns {
             break;
         }
@@ -102,11 +95,10 @@ fn hog(st: &HogState) {
             touches += 1;
             next_touch += every_ns;
         }
-        cpu_relax();
+        services::cpu_relax();
     }
-    // SAFETY: paired with the disable above.
-    unsafe { ffi::stopwatch_hog_preempt_enable() };
-    st.touches.add(touches, Relaxed);
+    drop(no_preempt);
+    st.touches.fetch_add(touches, Relaxed);
 }
 
 /// The thread: wait for a request, hog, repeat, until asked to stop.
@@ -120,7 +112,7 @@ unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
     // (`support::Worker` stops the thread first).
     let st = unsafe { &*data.cast::<HogState>() };
     while !support::should_stop() {
-        if st.pending.xchg(false, Relaxed) {
+        if st.pending.swap(false, Relaxed) {
             st.running.store(true, Relaxed);
             pr_info!(
                 "hogging for {} s, touching every {} ms\n",
@@ -128,7 +120,7 @@ unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
                 st.touch_ms
             );
             hog(st);
-            st.runs.add(1, Relaxed);
+            st.runs.fetch_add(1, Relaxed);
             st.running.store(false, Relaxed);
             pr_info!("done\n");
         }
@@ -138,17 +130,11 @@ unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
 }
 
 /// `run` write: `1` starts a run (`EBUSY` while one is going on).
-fn write_run(st: &HogState, reader: &mut UserSliceReader) -> Result {
-    let mut buf = [0u8; 4];
-    let n = reader.len();
-    if n == 0 || n > buf.len() {
+fn write_run(st: &HogState, input: &[u8]) -> Result {
+    if input != b"1" && input != b"1\n" {
         return Err(EINVAL);
     }
-    reader.read_slice(&mut buf[..n])?;
-    if &buf[..n] != b"1" && &buf[..n] != b"1\n" {
-        return Err(EINVAL);
-    }
-    if st.running.load(Relaxed) || st.pending.xchg(true, Relaxed) {
+    if st.running.load(Relaxed) || st.pending.swap(true, Relaxed) {
         return Err(EBUSY);
     }
     Ok(())
@@ -167,45 +153,51 @@ fn write_stats(st: &HogState, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Re
     )
 }
 
+/// `/sys/kernel/debug/stopwatch_hog/`.
+static FILES: [FileSpec<HogState>; 2] = [
+    FileSpec {
+        name: c"run",
+        read: None,
+        write: Some(write_run),
+    },
+    FileSpec {
+        name: c"stats",
+        read: Some(write_stats),
+        write: None,
+    },
+];
+
 impl kernel::Module for Hog {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let cpu = module_parameters::cpu.value();
-        let seconds = module_parameters::seconds.value();
-        let touch_ms = module_parameters::touch_ms.value();
-        check_param("seconds", seconds, 1..=60)?;
-        check_param("touch_ms", touch_ms, 0..=10_000)?;
-        let id = CpuId::from_u32(cpu).ok_or_else(|| {
-            pr_err!("cpu={cpu} does not exist\n");
-            EINVAL
-        })?;
-        // SAFETY: `__cpu_online_mask` is a static cpumask that lives forever.
-        let online = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_online_mask) };
-        if !online.test(id) {
-            pr_err!("cpu={cpu} is offline\n");
+        let mut p = Params::default();
+        // SAFETY: `p` is a valid destination of the C struct's layout.
+        unsafe { ffi::stopwatch_hog_params(&mut p) };
+        check_param("seconds", p.seconds.into(), 1, 60)?;
+        check_param("touch_ms", p.touch_ms.into(), 0, 10_000)?;
+        if p.cpu >= services::nr_cpu_ids() {
+            pr_err!("cpu={} does not exist\n", p.cpu);
             return Err(EINVAL);
         }
-        let state = KBox::pin_init(
-            Scope::dir(
-                HogState {
-                    seconds,
-                    touch_ms,
-                    pending: Atomic::new(module_parameters::start.value()),
-                    running: Atomic::new(false),
-                    runs: Atomic::new(0),
-                    touches: Atomic::new(0),
-                },
-                c"stopwatch_hog",
-                |st, dir| {
-                    dir.write_only_callback_file(c"run", st, &write_run);
-                    dir.read_callback_file(c"stats", st, &write_stats);
-                },
-            ),
+        if !services::cpu_online(p.cpu) {
+            pr_err!("cpu={} is offline\n", p.cpu);
+            return Err(EINVAL);
+        }
+        let state = KBox::pin(
+            HogState {
+                seconds: p.seconds,
+                touch_ms: p.touch_ms,
+                pending: AtomicBool::new(p.start),
+                running: AtomicBool::new(false),
+                runs: AtomicU64::new(0),
+                touches: AtomicU64::new(0),
+            },
             GFP_KERNEL,
         )?;
+        let files = Files::new(c"stopwatch_hog", state, &FILES)?;
         // SAFETY: `hog_thread` takes a `*const HogState` and loops until
         // asked to stop.
         let worker =
-            unsafe { support::Worker::spawn(state, hog_thread, c"stopwatch_hog/%u", Some(cpu))? };
+            unsafe { support::Worker::spawn(files, hog_thread, c"stopwatch_hog/%u", Some(p.cpu))? };
         Ok(Hog(worker))
     }
 }

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What the samples share (each sample crate includes this file with
-//! `#[path]`): parameter checks, and a kernel thread. 7.3's Rust has no
-//! kthread abstraction, so the exported C functions are declared here, in
-//! one private `extern "C"` block, and wrapped in a safe owner that stops
-//! the thread when dropped.
+//! `#[path]`): parameter checks, and a kernel thread working on state that
+//! debugfs files show. No kernel stopwatch supports has a Rust kthread
+//! abstraction, so the exported C functions are declared here, in one
+//! private `extern "C"` block, and wrapped in a safe owner that stops the
+//! thread when dropped.
 
-use kernel::{debugfs::Scope, ffi::c_char, prelude::*};
+use crate::services::{self, c_str, Files};
+use core::ffi::CStr;
+use kernel::prelude::*;
 
 mod ffi {
-    use super::c_char;
     use core::ffi::{c_int, c_long, c_uint, c_void};
 
     /// `struct task_struct`, only handled by pointer.
@@ -20,14 +22,14 @@ mod ffi {
             threadfn: unsafe extern "C" fn(*mut c_void) -> c_int,
             data: *mut c_void,
             node: c_int,
-            namefmt: *const c_char,
+            namefmt: *const u8,
             ...
         ) -> *mut TaskStruct;
         pub(super) fn kthread_create_on_cpu(
             threadfn: unsafe extern "C" fn(*mut c_void) -> c_int,
             data: *mut c_void,
             cpu: c_uint,
-            namefmt: *const c_char,
+            namefmt: *const u8,
         ) -> *mut TaskStruct;
         pub(super) fn kthread_should_stop() -> bool;
         pub(super) fn kthread_stop(task: *mut TaskStruct) -> c_int;
@@ -73,11 +75,9 @@ impl KThread {
             // SAFETY: `f` and `data` are valid per the caller; `name` is a
             // NUL-terminated format with one `%u` (the kernel fills in the
             // CPU) or none.
-            Some(cpu) => unsafe { ffi::kthread_create_on_cpu(f, data, cpu, name.as_char_ptr()) },
+            Some(cpu) => unsafe { ffi::kthread_create_on_cpu(f, data, cpu, c_str(name)) },
             // SAFETY: as above; `"%s"` with `name` as its argument.
-            None => unsafe {
-                ffi::kthread_create_on_node(f, data, -1, c"%s".as_char_ptr(), name.as_char_ptr())
-            },
+            None => unsafe { ffi::kthread_create_on_node(f, data, -1, c_str(c"%s"), c_str(name)) },
         };
         let task = kernel::error::from_err_ptr(task)?;
         // SAFETY: `task` was just created and not yet woken.
@@ -105,7 +105,7 @@ pub(crate) struct Worker<T: 'static> {
     /// The thread; `None` once stopped.
     thread: Option<KThread>,
     /// The state and its debugfs directory.
-    state: Pin<KBox<Scope<T>>>,
+    state: Files<T>,
 }
 
 impl<T: Send + Sync + 'static> Worker<T> {
@@ -117,12 +117,12 @@ impl<T: Send + Sync + 'static> Worker<T> {
     /// `f` must treat its argument as a `*const T` and loop until
     /// [`should_stop`] returns true.
     pub(crate) unsafe fn spawn(
-        state: Pin<KBox<Scope<T>>>,
+        state: Files<T>,
         f: ThreadFn,
         name: &CStr,
         cpu: Option<u32>,
     ) -> Result<Self> {
-        let data: *const T = &**state;
+        let data: *const T = &*state;
         // SAFETY: `f` loops until asked to stop (the caller's guarantee)
         // and `data` points into `state`, which is pinned and outlives the
         // thread (type invariants).
@@ -163,27 +163,20 @@ pub(crate) fn sleep_ms(ms: u32) {
     let mut left = ms;
     while left > 0 && !should_stop() {
         let slice = left.min(100);
-        let jiffies = kernel::time::msecs_to_jiffies(slice);
+        let jiffies = services::msecs_to_jiffies(slice);
         // SAFETY: called from a kernel thread in process context.
         unsafe { ffi::schedule_timeout_interruptible(jiffies as core::ffi::c_long) };
         left -= slice;
     }
 }
 
-/// Checks that module parameter `name` lies in `range`; says so in dmesg
+/// Checks that module parameter `name` lies in `lo..=hi`; says so in dmesg
 /// and fails with `EINVAL` if not.
-pub(crate) fn check_param<T>(name: &str, value: T, range: core::ops::RangeInclusive<T>) -> Result
-where
-    T: PartialOrd + kernel::fmt::Display + Copy,
-{
-    if range.contains(&value) {
+pub(crate) fn check_param(name: &str, value: i64, lo: i64, hi: i64) -> Result {
+    if (lo..=hi).contains(&value) {
         Ok(())
     } else {
-        pr_err!(
-            "{name}={value} out of range {}..={}\n",
-            range.start(),
-            range.end()
-        );
+        pr_err!("{name}={value} out of range {lo}..={hi}\n");
         Err(EINVAL)
     }
 }

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # Shared settings and helpers for stopwatch's scripts. Sourced, not run.
 #
-# This is the one place that pins the kernel and the toolchain: adding a
-# kernel (6.12 LTS later) means adding a case to `sw_select_kernel` and
-# nothing else in the scripts.
+# This is the one place that pins the kernels and the toolchain: adding a
+# kernel means adding a case to `sw_select_kernel` (and, if it needs
+# options of its own, scripts/config/kernel-VERSION.fragment).
 
 SW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -26,8 +26,11 @@ SW_BINDGEN_VERSION=0.73.1
 # builds are not reused across incompatible recipes.
 SW_KERNEL_RECIPE=1
 
-# Kernel selection: STOPWATCH_KERNEL=7.3 (default).
+# Kernel selection: STOPWATCH_KERNEL=7.3 (default) or 6.12; `make
+# KERNEL=6.12` sets it for every target.
 SW_KERNEL=${STOPWATCH_KERNEL:-7.3}
+# Every kernel `make test` covers, in the order it runs them.
+SW_KERNELS="7.3 6.12"
 
 sw_select_kernel() {
 	case "$SW_KERNEL" in
@@ -38,11 +41,23 @@ sw_select_kernel() {
 		SW_KPKG=linux-source-7.3
 		SW_KPKG_VERSION=7.3.4-1~bpo13+1
 		SW_KPKG_SHA256=703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3
+		SW_KPKG_ARCHIVE=http://deb.debian.org/debian
 		SW_KPKG_SUITE=trixie-backports
 		SW_KPKG_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 		;;
+	6.12)
+		# The LTS kernel fleets run, without forced preemption: Debian
+		# bookworm-security's linux-source-6.12 (the debian-security
+		# archive). PREEMPT_NONE comes from its fragment.
+		SW_KPKG=linux-source-6.12
+		SW_KPKG_VERSION=6.12.117-1~deb12u1
+		SW_KPKG_SHA256=e849faf31ca3555757f3a8877cb01af92122f744f75d1f3102734651c4e14703
+		SW_KPKG_ARCHIVE=http://deb.debian.org/debian-security
+		SW_KPKG_SUITE=bookworm-security
+		SW_KPKG_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+		;;
 	*)
-		sw_die "unknown STOPWATCH_KERNEL '$SW_KERNEL' (known: 7.3)"
+		sw_die "unknown STOPWATCH_KERNEL '$SW_KERNEL' (known: $SW_KERNELS)"
 		;;
 	esac
 }
@@ -65,15 +80,23 @@ sw_toolchain_id() {
 	}
 }
 
+# The config fragments of the selected kernel, in merge order: the common
+# one (STOPWATCH_FRAGMENT overrides it, for tests), then the kernel's own.
+sw_fragments() {
+	printf '%s\n' "${STOPWATCH_FRAGMENT:-$SW_ROOT/.config.fragment}"
+	local own=$SW_ROOT/scripts/config/kernel-$SW_KERNEL.fragment
+	[ ! -f "$own" ] || printf '%s\n' "$own"
+}
+
 # Directory of the configured and built kernel for the selected version,
-# fragment and toolchain (the `O=` of the kernel build, usable as KDIR).
+# fragments and toolchain (the `O=` of the kernel build, usable as KDIR).
 sw_kernel_dir() {
 	sw_select_kernel
 	local key
 	key=$({
 		echo "recipe $SW_KERNEL_RECIPE"
 		echo "$SW_KPKG $SW_KPKG_VERSION $SW_KPKG_SHA256"
-		cat "${STOPWATCH_FRAGMENT:-$SW_ROOT/.config.fragment}"
+		sw_fragments | while read -r f; do cat "$f"; done
 		sw_toolchain_id
 	} | sw_hash)
 	printf '%s/kernel/%s-%s\n' "$SW_CACHE" "$SW_KERNEL" "$key"

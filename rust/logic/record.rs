@@ -24,6 +24,7 @@ pub(crate) const FORMAT_VERSION: u8 = 1;
 
 /// Size of one encoded record in bytes.
 pub(crate) const RECORD_BYTES: usize = 32;
+const _: () = assert!(core::mem::size_of::<[u64; 4]>() == RECORD_BYTES);
 
 /// The watchdog touch functions stopwatch tells apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,7 +317,7 @@ impl Record {
     }
 }
 
-#[kernel::prelude::kunit_tests(stopwatch_record)]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,6 @@
-# The seed's workload, in the guest (busybox sh): a memory cgroup with many
+# The seed's memcg workload, in the guest (busybox sh): a memory cgroup with many
 # child groups and many small allocating processes driving memcg OOM kills,
-# for SECONDS. Usage: sh oom.sh SECONDS [GROUPS] [PROCS]
+# for SECONDS. Usage: sh memcg-oom.sh SECONDS [GROUPS] [PROCS]
 secs=${1:-40}
 groups=${2:-2000}
 procs=${3:-200}

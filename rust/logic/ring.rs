@@ -20,8 +20,10 @@
 //! Rust bindings. A write here is five relaxed stores and two fences
 //! (compiler barriers on x86).
 
-use crate::hot::{fence, Acquire, AtomicU64, Relaxed, Release};
-use kernel::prelude::*;
+use core::ops::Deref;
+use core::sync::atomic::{
+    fence, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 
 /// Smallest ring, in records.
 pub(crate) const MIN_RECORDS: usize = 16;
@@ -40,16 +42,16 @@ pub(crate) fn valid_size(records: usize) -> bool {
 ///
 /// `seq` is `2 * i + 1` while write number `i` fills `words`, and `2 * i + 2`
 /// once that write is complete. It is 0 before the first write.
-struct Slot {
+pub(crate) struct Slot {
     /// Sequence word, see the type invariants.
     seq: AtomicU64,
-    /// The encoded record ([`crate::record::Record::encode`]).
+    /// The encoded record ([`super::record::Record::encode`]).
     words: [AtomicU64; 4],
 }
 
 impl Slot {
     /// An empty slot.
-    fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             seq: AtomicU64::new(0),
             words: [const { AtomicU64::new(0) }; 4],
@@ -57,19 +59,26 @@ impl Slot {
     }
 }
 
-/// A fixed-size overwrite-oldest ring of encoded records.
+/// The ring's size is not one [`valid_size`] accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BadSize;
+
+/// A fixed-size overwrite-oldest ring of encoded records, over storage `S`
+/// its owner allocated (`KVVec<Slot>` in the kernel, `Vec<Slot>` on the
+/// host).
 ///
 /// # Invariants
 ///
-/// `slots.len()` is a power of two; `head` counts the writes ever started;
-/// `base <= head` is where the last [`Ring::clear`] left `head`.
-pub(crate) struct Ring {
+/// `slots.len()` passes [`valid_size`] (so it is a power of two); `head`
+/// counts the writes ever started; `base <= head` is where the last
+/// [`Ring::clear`] left `head`.
+pub(crate) struct Ring<S> {
     /// Write number of the next record.
     head: AtomicU64,
     /// `head` at the last clear: records before it are not shown.
     base: AtomicU64,
     /// The storage.
-    slots: KVVec<Slot>,
+    slots: S,
 }
 
 /// Counters of a ring since its last clear.
@@ -81,22 +90,32 @@ pub(crate) struct RingCounts {
     pub(crate) overwritten: u64,
 }
 
-impl Ring {
-    /// Allocates a ring of `records` slots; `records` must pass
-    /// [`valid_size`].
-    pub(crate) fn new(records: usize) -> Result<Self> {
-        if !valid_size(records) {
-            return Err(EINVAL);
-        }
-        let mut slots = KVVec::with_capacity(records, GFP_KERNEL)?;
-        for _ in 0..records {
-            slots.push(Slot::new(), GFP_KERNEL)?;
+/// What [`Ring::snapshot`] found besides the records it handed over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SnapshotCounts {
+    /// Records handed over.
+    pub(crate) copied: u64,
+    /// Slots skipped because the writer overwrote them during the copy.
+    pub(crate) torn: u64,
+}
+
+impl<S: Deref<Target = [Slot]>> Ring<S> {
+    /// A ring over `slots`, which must be fresh ([`Slot::new`]) and
+    /// [`valid_size`] long.
+    pub(crate) fn new(slots: S) -> Result<Self, BadSize> {
+        if !valid_size(slots.len()) {
+            return Err(BadSize);
         }
         Ok(Self {
             head: AtomicU64::new(0),
             base: AtomicU64::new(0),
             slots,
         })
+    }
+
+    /// Slots in the ring.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
     }
 
     /// Slot of write number `n`.
@@ -110,6 +129,7 @@ impl Ring {
     ///
     /// Only the ring's own CPU may call this, from a probe handler (or with
     /// preemption disabled): the ring has a single writer.
+    #[inline(always)]
     pub(crate) fn push(&self, words: [u64; 4]) {
         let n = self.head.load(Relaxed);
         let slot = self.slot(n);
@@ -141,15 +161,17 @@ impl Ring {
         self.base.store(self.head.load(Acquire), Relaxed);
     }
 
-    /// Appends a consistent copy of every record still in the ring, oldest
-    /// first, to `out`. Returns how many slots were skipped because the
-    /// writer overwrote them during the copy.
-    pub(crate) fn snapshot(&self, out: &mut KVVec<[u64; 4]>) -> Result<u64> {
+    /// Hands a consistent copy of every record still in the ring to `each`,
+    /// oldest first, and counts the slots skipped as torn. Stops at the
+    /// first error `each` returns.
+    pub(crate) fn snapshot<E>(
+        &self,
+        mut each: impl FnMut([u64; 4]) -> Result<(), E>,
+    ) -> Result<SnapshotCounts, E> {
         let head = self.head.load(Acquire);
         let base = self.base.load(Relaxed).min(head);
         let first = base.max(head.saturating_sub(self.slots.len() as u64));
-        out.reserve((head - first) as usize, GFP_KERNEL)?;
-        let mut torn = 0;
+        let mut counts = SnapshotCounts::default();
         for n in first..head {
             let slot = self.slot(n);
             let before = slot.seq.load(Acquire);
@@ -160,24 +182,39 @@ impl Ring {
             fence(Acquire);
             let after = slot.seq.load(Relaxed);
             if before == 2 * n + 2 && after == before {
-                out.push(words, GFP_KERNEL)?;
+                each(words)?;
+                counts.copied += 1;
             } else {
-                torn += 1;
+                counts.torn += 1;
             }
         }
-        Ok(torn)
+        Ok(counts)
     }
 }
 
-// samples/bench.rs includes this file to time it against the kernel's
-// ring_buffer; its copy carries no tests (`--cfg stopwatch_bench`).
-#[cfg(not(stopwatch_bench))]
-#[kunit_tests(stopwatch_ring)]
+#[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     fn rec(i: u64) -> [u64; 4] {
         [i, i + 1, i + 2, !i]
+    }
+
+    fn ring(records: usize) -> Ring<Vec<Slot>> {
+        let slots = (0..records).map(|_| Slot::new()).collect::<Vec<_>>();
+        Ring::new(slots).unwrap()
+    }
+
+    fn contents(ring: &Ring<Vec<Slot>>) -> (Vec<[u64; 4]>, SnapshotCounts) {
+        let mut out = Vec::new();
+        let counts = ring
+            .snapshot(|w| -> Result<(), ()> {
+                out.push(w);
+                Ok(())
+            })
+            .unwrap();
+        (out, counts)
     }
 
     #[test]
@@ -188,20 +225,25 @@ mod tests {
         assert!(!valid_size(8));
         assert!(!valid_size(1000));
         assert!(!valid_size(MAX_RECORDS * 2));
-        assert!(Ring::new(100).is_err());
+        let slots = (0..100).map(|_| Slot::new()).collect::<Vec<_>>();
+        assert_eq!(Ring::new(slots).err(), Some(BadSize));
     }
 
     #[test]
-    fn keeps_everything_until_full() -> Result {
-        let ring = Ring::new(16)?;
-        let mut out = KVVec::new();
-        assert_eq!(ring.snapshot(&mut out)?, 0);
-        assert!(out.is_empty());
+    fn keeps_everything_until_full() {
+        let ring = ring(16);
+        assert!(contents(&ring).0.is_empty());
         for i in 0..16 {
             ring.push(rec(i));
         }
-        assert_eq!(ring.snapshot(&mut out)?, 0);
-        assert_eq!(out.len(), 16);
+        let (out, counts) = contents(&ring);
+        assert_eq!(
+            counts,
+            SnapshotCounts {
+                copied: 16,
+                torn: 0
+            }
+        );
         for (i, w) in out.iter().enumerate() {
             assert_eq!(*w, rec(i as u64));
         }
@@ -212,17 +254,15 @@ mod tests {
                 overwritten: 0
             }
         );
-        Ok(())
     }
 
     #[test]
-    fn wraps_and_counts_overwrites() -> Result {
-        let ring = Ring::new(16)?;
+    fn wraps_and_counts_overwrites() {
+        let ring = ring(16);
         for i in 0..53 {
             ring.push(rec(i));
         }
-        let mut out = KVVec::new();
-        ring.snapshot(&mut out)?;
+        let (out, _) = contents(&ring);
         assert_eq!(out.len(), 16);
         // The 16 newest, oldest first.
         for (k, w) in out.iter().enumerate() {
@@ -235,41 +275,83 @@ mod tests {
                 overwritten: 37
             }
         );
-        Ok(())
     }
 
     #[test]
-    fn clear_forgets_and_restarts_counters() -> Result {
-        let ring = Ring::new(16)?;
+    fn clear_forgets_and_restarts_counters() {
+        let ring = ring(16);
         for i in 0..40 {
             ring.push(rec(i));
         }
         ring.clear();
         assert_eq!(ring.counts(), RingCounts::default());
-        let mut out = KVVec::new();
-        ring.snapshot(&mut out)?;
-        assert!(out.is_empty());
+        assert!(contents(&ring).0.is_empty());
         ring.push(rec(99));
-        ring.snapshot(&mut out)?;
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0], rec(99));
+        assert_eq!(contents(&ring).0, [rec(99)]);
         assert_eq!(ring.counts().written, 1);
-        Ok(())
     }
 
     #[test]
-    fn torn_slot_is_skipped_not_returned() -> Result {
-        let ring = Ring::new(16)?;
+    fn torn_slot_is_skipped_not_returned() {
+        let ring = ring(16);
         for i in 0..4 {
             ring.push(rec(i));
         }
         // Simulate a writer caught half-way through rewriting slot 1.
         ring.slots[1].seq.store(2 * 17 + 1, Relaxed);
-        let mut out = KVVec::new();
-        assert_eq!(ring.snapshot(&mut out)?, 1);
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[0], rec(0));
-        assert_eq!(out[1], rec(2));
-        Ok(())
+        let (out, counts) = contents(&ring);
+        assert_eq!(counts, SnapshotCounts { copied: 3, torn: 1 });
+        assert_eq!(out, [rec(0), rec(2), rec(3)]);
+    }
+
+    #[test]
+    fn snapshot_stops_at_the_callers_error() {
+        let ring = ring(16);
+        for i in 0..10 {
+            ring.push(rec(i));
+        }
+        let mut seen = 0;
+        let r = ring.snapshot(|_| {
+            seen += 1;
+            if seen == 3 {
+                Err("full")
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(r, Err("full"));
+        assert_eq!(seen, 3);
+    }
+
+    /// Against a model (a plain list of everything written since the last
+    /// clear): after any sequence of pushes and clears, the ring holds the
+    /// newest `min(written, capacity)` records in order, and its counters
+    /// add up.
+    #[test]
+    fn matches_a_model_under_random_pushes_and_clears() {
+        let mut rng = crate::testing::Rng(0x5eed_1234_abcd_0001);
+        for _case in 0..200 {
+            let cap = 16usize << rng.below(4);
+            let ring = ring(cap);
+            let mut model: Vec<[u64; 4]> = Vec::new();
+            let mut next = 0u64;
+            for _ in 0..rng.below(600) {
+                if rng.below(50) == 0 {
+                    ring.clear();
+                    model.clear();
+                } else {
+                    ring.push(rec(next));
+                    model.push(rec(next));
+                    next += 1;
+                }
+            }
+            let (out, counts) = contents(&ring);
+            let keep = model.len().min(cap);
+            assert_eq!(out, model[model.len() - keep..]);
+            assert_eq!(counts.torn, 0);
+            let c = ring.counts();
+            assert_eq!(c.written, model.len() as u64);
+            assert_eq!(c.written - c.overwritten, keep as u64);
+        }
     }
 }

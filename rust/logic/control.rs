@@ -1,24 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Parsing what users write to the control files. Anything not exactly as
-//! documented is `EINVAL` and changes nothing.
+//! documented is [`Invalid`] (`EINVAL` to the writer) and changes nothing.
 
-use crate::ring;
-use kernel::prelude::*;
+use super::ring;
+
+/// The input is not one the file accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Invalid;
+
+/// The result of a parse.
+pub(crate) type Result<T = ()> = core::result::Result<T, Invalid>;
 
 /// Longest input any control file accepts.
 pub(crate) const MAX_INPUT: usize = 32;
 
-/// The text written, without one trailing newline; `EINVAL` if empty,
+/// The text written, without one trailing newline; [`Invalid`] if empty,
 /// too long or not UTF-8.
 fn text(input: &[u8]) -> Result<&str> {
     if input.is_empty() || input.len() > MAX_INPUT {
-        return Err(EINVAL);
+        return Err(Invalid);
     }
     let input = input.strip_suffix(b"\n").unwrap_or(input);
-    let s = core::str::from_utf8(input).map_err(|_| EINVAL)?;
+    let s = core::str::from_utf8(input).map_err(|_| Invalid)?;
     if s.is_empty() || s.bytes().any(|b| b.is_ascii_whitespace()) {
-        return Err(EINVAL);
+        return Err(Invalid);
     }
     Ok(s)
 }
@@ -26,9 +32,9 @@ fn text(input: &[u8]) -> Result<&str> {
 /// A decimal number with no sign, no leading `+`, no spaces.
 fn number(s: &str) -> Result<u64> {
     if !s.bytes().all(|b| b.is_ascii_digit()) || s.len() > 19 {
-        return Err(EINVAL);
+        return Err(Invalid);
     }
-    s.parse().map_err(|_| EINVAL)
+    s.parse().map_err(|_| Invalid)
 }
 
 /// `enable`: `0` or `1`.
@@ -36,7 +42,7 @@ pub(crate) fn parse_enable(input: &[u8]) -> Result<bool> {
     match text(input)? {
         "0" => Ok(false),
         "1" => Ok(true),
-        _ => Err(EINVAL),
+        _ => Err(Invalid),
     }
 }
 
@@ -44,17 +50,17 @@ pub(crate) fn parse_enable(input: &[u8]) -> Result<bool> {
 pub(crate) fn parse_clear(input: &[u8]) -> Result {
     match text(input)? {
         "1" => Ok(()),
-        _ => Err(EINVAL),
+        _ => Err(Invalid),
     }
 }
 
 /// `buffer_size`: records per CPU, a power of two in the ring's range.
 pub(crate) fn parse_buffer_size(input: &[u8]) -> Result<usize> {
-    let n = usize::try_from(number(text(input)?)?).map_err(|_| EINVAL)?;
+    let n = usize::try_from(number(text(input)?)?).map_err(|_| Invalid)?;
     if ring::valid_size(n) {
         Ok(n)
     } else {
-        Err(EINVAL)
+        Err(Invalid)
     }
 }
 
@@ -64,16 +70,16 @@ pub(crate) fn parse_warn_percent(input: &[u8]) -> Result<u32> {
     if (1..=100).contains(&n) {
         Ok(n as u32)
     } else {
-        Err(EINVAL)
+        Err(Invalid)
     }
 }
 
-#[kernel::prelude::kunit_tests(stopwatch_control)]
+#[cfg(test)]
 mod tests {
     use super::*;
 
     fn is_einval<T>(r: Result<T>) -> bool {
-        matches!(r, Err(e) if e == EINVAL)
+        matches!(r, Err(e) if e == Invalid)
     }
 
     #[test]

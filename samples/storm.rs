@@ -6,53 +6,50 @@
 //! `/sys/kernel/debug/stopwatch_storm/stats` and says them on unload.
 //! rmmod stops the thread; a call in flight finishes first.
 
-use core::ffi::{c_int, c_void};
-use kernel::{
-    bindings,
-    cpu::CpuId,
-    cpumask::CpumaskVar,
-    debugfs::Scope,
-    prelude::*,
-    sync::atomic::{Atomic, Relaxed},
-    time::{delay::udelay, Delta, Instant, Monotonic},
+use core::{
+    ffi::{c_int, c_void},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
 };
+use kernel::prelude::*;
 
+#[expect(dead_code, reason = "each module uses a part of the shared services")]
+#[path = "../rust/services.rs"]
+mod services;
 #[path = "support.rs"]
 mod support;
 
+use services::{FileSpec, Files, StaticCpumask};
 use support::check_param;
 
 module! {
     type: Storm,
     name: "stopwatch_storm",
-    authors: ["stopwatch developers"],
     description: "Calls stop_machine() periodically (stopwatch sample)",
     license: "GPL",
-    params: {
-        period_ms: u32 {
-            default: 1000,
-            description: "Milliseconds between stop_machine() calls (1..=60000)",
-        },
-        work_us: u32 {
-            default: 10,
-            description: "Microseconds the stop function busy-works (0..=100000)",
-        },
-        cpu: i32 {
-            default: -1,
-            description: "CPU that runs the function (-1: any, i.e. cpus=NULL)",
-        },
-    },
+}
+
+/// The module parameters (`struct storm_params` of storm_seam.c).
+#[repr(C)]
+#[derive(Default)]
+struct Params {
+    /// `period_ms`.
+    period_ms: u32,
+    /// `work_us`.
+    work_us: u32,
+    /// `cpu`.
+    cpu: i32,
 }
 
 mod ffi {
-    use super::{bindings::cpumask, c_int, c_void};
+    use super::{c_int, c_void, Params};
 
     extern "C" {
         pub(super) fn stop_machine(
             func: unsafe extern "C" fn(*mut c_void) -> c_int,
             data: *mut c_void,
-            cpus: *const cpumask,
+            cpus: *const c_void,
         ) -> c_int;
+        pub(super) fn stopwatch_storm_params(out: *mut Params);
     }
 }
 
@@ -67,23 +64,18 @@ struct StormState {
     /// See [`StormState::period_ms`].
     work_us: u32,
     /// The active CPU mask, `None` for `cpus == NULL`.
-    mask: Option<CpumaskVar>,
+    mask: Option<StaticCpumask>,
     /// A `stop_machine()` call is in progress.
-    in_call: Atomic<bool>,
+    in_call: AtomicBool,
     /// Calls made.
-    calls: Atomic<u64>,
+    calls: AtomicU64,
     /// Calls that returned an error.
-    errors: Atomic<u64>,
+    errors: AtomicU64,
     /// Sum and maximum of call durations.
-    total_ns: Atomic<u64>,
+    total_ns: AtomicU64,
     /// See [`StormState::total_ns`].
-    max_ns: Atomic<u64>,
+    max_ns: AtomicU64,
 }
-
-// SAFETY: the mask is only read after init; counters are atomics.
-unsafe impl Sync for StormState {}
-// SAFETY: as above.
-unsafe impl Send for StormState {}
 
 /// The function `stop_machine()` runs: busy-work for `*data` microseconds
 /// with interrupts off on the active CPU. Not mangled, so that it reads as
@@ -95,10 +87,10 @@ unsafe impl Send for StormState {}
 #[no_mangle]
 unsafe extern "C" fn stopwatch_storm_work(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the `work_us` of a live `StormState`.
-    let mut left = i64::from(unsafe { *data.cast::<u32>() });
+    let mut left = unsafe { *data.cast::<u32>() };
     while left > 0 {
         let slice = left.min(1000);
-        udelay(Delta::from_micros(slice));
+        services::udelay(slice);
         left -= slice;
     }
     0
@@ -114,12 +106,9 @@ unsafe extern "C" fn storm_thread(data: *mut c_void) -> c_int {
     // (`support::Worker` stops the thread first).
     let st = unsafe { &*data.cast::<StormState>() };
     while !support::should_stop() {
-        let mask = st
-            .mask
-            .as_ref()
-            .map_or(core::ptr::null(), |m| m.as_raw().cast_const());
+        let mask = st.mask.map_or(core::ptr::null(), StaticCpumask::as_ptr);
         st.in_call.store(true, Relaxed);
-        let start = Instant::<Monotonic>::now();
+        let start = services::now_ns();
         // SAFETY: `stopwatch_storm_work` only reads `work_us`, which lives as long as `st`;
         // `mask` is NULL or a live cpumask.
         let ret = unsafe {
@@ -130,12 +119,12 @@ unsafe extern "C" fn storm_thread(data: *mut c_void) -> c_int {
             )
         };
         st.in_call.store(false, Relaxed);
-        let took = start.elapsed().as_nanos().max(0) as u64;
-        st.calls.add(1, Relaxed);
+        let took = services::now_ns().saturating_sub(start);
+        st.calls.fetch_add(1, Relaxed);
         if ret != 0 {
-            st.errors.add(1, Relaxed);
+            st.errors.fetch_add(1, Relaxed);
         }
-        st.total_ns.add(took, Relaxed);
+        st.total_ns.fetch_add(took, Relaxed);
         if took > st.max_ns.load(Relaxed) {
             st.max_ns.store(took, Relaxed);
         }
@@ -159,44 +148,50 @@ fn write_stats(st: &StormState, f: &mut core::fmt::Formatter<'_>) -> core::fmt::
     )
 }
 
+/// `/sys/kernel/debug/stopwatch_storm/`.
+static FILES: [FileSpec<StormState>; 1] = [FileSpec {
+    name: c"stats",
+    read: Some(write_stats),
+    write: None,
+}];
+
 impl kernel::Module for Storm {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let period_ms = module_parameters::period_ms.value();
-        let work_us = module_parameters::work_us.value();
-        let cpu = module_parameters::cpu.value();
-        check_param("period_ms", period_ms, 1..=60_000)?;
-        check_param("work_us", work_us, 0..=100_000)?;
-        let nr = kernel::cpu::nr_cpu_ids() as i32;
-        check_param("cpu", cpu, -1..=nr - 1)?;
-        let mask = if cpu < 0 {
-            None
-        } else {
-            let mut m = CpumaskVar::new_zero(GFP_KERNEL)?;
-            m.set(CpuId::from_i32(cpu).ok_or(EINVAL)?);
-            Some(m)
+        let mut p = Params::default();
+        // SAFETY: `p` is a valid destination of the C struct's layout.
+        unsafe { ffi::stopwatch_storm_params(&mut p) };
+        check_param("period_ms", p.period_ms.into(), 1, 60_000)?;
+        check_param("work_us", p.work_us.into(), 0, 100_000)?;
+        let nr = i64::from(services::nr_cpu_ids());
+        check_param("cpu", p.cpu.into(), -1, nr - 1)?;
+        let mask = match u32::try_from(p.cpu) {
+            Ok(cpu) => Some(StaticCpumask::of(cpu).ok_or(EINVAL)?),
+            Err(_) => None,
         };
-        let state = KBox::pin_init(
-            Scope::dir(
-                StormState {
-                    period_ms,
-                    work_us,
-                    mask,
-                    in_call: Atomic::new(false),
-                    calls: Atomic::new(0),
-                    errors: Atomic::new(0),
-                    total_ns: Atomic::new(0),
-                    max_ns: Atomic::new(0),
-                },
-                c"stopwatch_storm",
-                |st, dir| dir.read_callback_file(c"stats", st, &write_stats),
-            ),
+        let state = KBox::pin(
+            StormState {
+                period_ms: p.period_ms,
+                work_us: p.work_us,
+                mask,
+                in_call: AtomicBool::new(false),
+                calls: AtomicU64::new(0),
+                errors: AtomicU64::new(0),
+                total_ns: AtomicU64::new(0),
+                max_ns: AtomicU64::new(0),
+            },
             GFP_KERNEL,
         )?;
+        let files = Files::new(c"stopwatch_storm", state, &FILES)?;
         // SAFETY: `storm_thread` takes a `*const StormState` and loops until
         // asked to stop.
         let worker =
-            unsafe { support::Worker::spawn(state, storm_thread, c"stopwatch_storm", None)? };
-        pr_info!("started: period_ms={period_ms} work_us={work_us} cpu={cpu}\n");
+            unsafe { support::Worker::spawn(files, storm_thread, c"stopwatch_storm", None)? };
+        pr_info!(
+            "started: period_ms={} work_us={} cpu={}\n",
+            p.period_ms,
+            p.work_us,
+            p.cpu
+        );
         Ok(Storm(worker))
     }
 }

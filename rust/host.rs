@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The host build of stopwatch's pure logic (`rust/logic.rs`), for
+//! `cargo test`: the very files the kernel modules compile, with `Vec` as
+//! their [`logic::Alloc`]. Nothing here runs in the kernel.
+
+#![no_std]
+// The kernel modules use items the host tests do not.
+#![allow(
+    dead_code,
+    reason = "the kernel modules use what the host tests do not"
+)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub(crate) mod logic;
+
+use alloc::vec::Vec;
+
+/// Lists on the host heap.
+pub(crate) struct Host;
+
+impl<T> logic::List<T> for Vec<T> {
+    fn empty() -> Self {
+        Vec::new()
+    }
+
+    fn try_push(&mut self, value: T) -> Result<(), logic::NoMemory> {
+        self.try_reserve(1).map_err(|_| logic::NoMemory)?;
+        self.push(value);
+        Ok(())
+    }
+}
+
+impl logic::Alloc for Host {
+    type List<T> = Vec<T>;
+}
+
+/// Lists that hold at most `N` items: allocation failure on demand, for
+/// the tests of the error paths.
+#[cfg(test)]
+pub(crate) struct Bounded<const N: usize>;
+
+/// A `Vec` that refuses to grow past `N`.
+#[cfg(test)]
+pub(crate) struct BoundedVec<T, const N: usize>(Vec<T>);
+
+#[cfg(test)]
+impl<T, const N: usize> core::ops::Deref for BoundedVec<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl<T, const N: usize> core::ops::DerefMut for BoundedVec<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.0
+    }
+}
+
+#[cfg(test)]
+impl<T, const N: usize> logic::List<T> for BoundedVec<T, N> {
+    fn empty() -> Self {
+        Self(Vec::new())
+    }
+
+    fn try_push(&mut self, value: T) -> Result<(), logic::NoMemory> {
+        if self.0.len() >= N {
+            return Err(logic::NoMemory);
+        }
+        self.0.push(value);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl<const N: usize> logic::Alloc for Bounded<N> {
+    type List<T> = BoundedVec<T, N>;
+}
+
+/// What the tests of several logic files share.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A small deterministic generator (xorshift64*), so the property tests
+    /// need no crate and replay exactly.
+    pub(crate) struct Rng(pub(crate) u64);
+
+    impl Rng {
+        /// The next 64 random bits.
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        /// A number in `0..n`.
+        pub(crate) fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+}

@@ -1,0 +1,742 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Explaining `stop_machine` instances from the records: who arrived when,
+//! who waited in PREPARE and for how long, and who everyone waited for.
+//!
+//! Pure logic over a time-ordered stream of [`Record`]s; the `stops` file
+//! and the culprit tests use the same code.
+
+use super::{
+    record::{Event, Record, StopState},
+    Alloc, List, NoMemory,
+};
+
+/// How many instances a [`StopLog`] keeps (the newest).
+pub(crate) const KEPT_STOPS: usize = 32;
+/// How many distinct touch callers a CPU keeps per instance.
+pub(crate) const TOUCH_CALLERS: usize = 4;
+
+/// Recorded watchdog touches from one caller.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CallerTouches {
+    /// Return address into the code that touched.
+    pub(crate) caller: u64,
+    /// Touches recorded from it (0: an unused entry).
+    pub(crate) count: u32,
+}
+
+/// Who touched a CPU's watchdog, by caller: the first [`TOUCH_CALLERS`]
+/// distinct callers, and a count of touches from any other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TouchCallers {
+    /// Distinct callers in order of first touch; unused entries have a
+    /// count of 0 and come last.
+    pub(crate) top: [CallerTouches; TOUCH_CALLERS],
+    /// Touches from callers that did not fit in `top`.
+    pub(crate) other: u32,
+}
+
+impl TouchCallers {
+    /// Counts a touch from `caller`.
+    fn add(&mut self, caller: u64) {
+        for entry in self.top.iter_mut() {
+            if entry.count == 0 {
+                *entry = CallerTouches { caller, count: 1 };
+                return;
+            }
+            if entry.caller == caller {
+                entry.count += 1;
+                return;
+            }
+        }
+        self.other += 1;
+    }
+
+    /// The callers seen, most touches first (first seen among equals).
+    pub(crate) fn by_count(&self) -> [CallerTouches; TOUCH_CALLERS] {
+        let mut sorted = self.top;
+        // An insertion sort: stable (ties keep the order of first touch),
+        // and `core` has no stable sort.
+        for i in 1..sorted.len() {
+            let mut j = i;
+            while j > 0 && sorted[j - 1].count < sorted[j].count {
+                sorted.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        sorted
+    }
+}
+
+/// What one CPU did in one instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CpuInStop {
+    /// The CPU.
+    pub(crate) cpu: u16,
+    /// When it first saw each state, indexed by [`StopState`] (`None` is
+    /// arrival, `Exit` is leaving).
+    pub(crate) state_ns: [Option<u64>; 5],
+    /// Watchdog touches on this CPU after the call began and before it
+    /// arrived.
+    pub(crate) touches_before_arrival: u32,
+    /// Watchdog touches or watchdog work on this CPU while it waited in
+    /// PREPARE.
+    pub(crate) touches_waiting: u32,
+    /// Who made the touches before it arrived.
+    pub(crate) touch_callers: TouchCallers,
+    /// Pid of the task the watchdog last saw on this CPU before it arrived
+    /// (`None` if no check was recorded).
+    pub(crate) task_before_arrival: Option<u32>,
+}
+
+impl CpuInStop {
+    /// A CPU nothing is known of yet.
+    fn new(cpu: u16) -> Self {
+        Self {
+            cpu,
+            ..Default::default()
+        }
+    }
+
+    /// Arrival time.
+    pub(crate) fn arrived_ns(&self) -> Option<u64> {
+        self.state_ns[StopState::None as usize]
+    }
+
+    /// How long it waited in PREPARE, up to `now_ns` if still waiting.
+    pub(crate) fn prepare_wait_ns(&self, now_ns: u64) -> Option<u64> {
+        let start = self.state_ns[StopState::Prepare as usize].or(self.arrived_ns())?;
+        let end = self.state_ns[StopState::DisableIrq as usize]
+            .or(self.state_ns[StopState::Run as usize])
+            .or(self.state_ns[StopState::Exit as usize])
+            .unwrap_or(now_ns);
+        Some(end.saturating_sub(start))
+    }
+
+    /// Whether it is still in PREPARE (arrived, not moved on).
+    fn waiting(&self) -> bool {
+        self.arrived_ns().is_some()
+            && self.state_ns[StopState::DisableIrq as usize..]
+                .iter()
+                .all(Option::is_none)
+    }
+}
+
+/// Who called `stop_machine()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Caller {
+    /// Its pid.
+    pub(crate) pid: u32,
+    /// The CPU it called from.
+    pub(crate) cpu: u16,
+}
+
+/// How a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// When `stop_machine_cpuslocked()` returned.
+    pub(crate) ts_ns: u64,
+    /// What it returned.
+    pub(crate) ret: i32,
+}
+
+/// An early-warning record of an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Warning {
+    /// The CPU that warned.
+    pub(crate) cpu: u16,
+    /// The CPU it named ([`u32::MAX`]: none found).
+    pub(crate) culprit: u32,
+}
+
+/// A wait in PREPARE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Wait {
+    /// The CPU that waited.
+    pub(crate) cpu: u16,
+    /// For how long.
+    pub(crate) ns: u64,
+}
+
+/// One `stop_machine()` call as the records tell it.
+pub(crate) struct StopSummary<A: Alloc> {
+    /// Instance id.
+    pub(crate) stop: u32,
+    /// Its caller, from the begin record (if still recorded).
+    pub(crate) caller: Option<Caller>,
+    /// Address of `fn`.
+    pub(crate) func: u64,
+    /// CPUs expected to arrive (online CPUs at the call; 0 if unknown).
+    pub(crate) nr_cpus: u16,
+    /// CPUs in the active mask (0: any one CPU).
+    pub(crate) nr_active: u16,
+    /// Begin time, if the begin record is still there.
+    pub(crate) begin_ns: Option<u64>,
+    /// How it ended, once it returned.
+    pub(crate) end: Option<Ended>,
+    /// Each CPU seen in it, in order of first appearance.
+    pub(crate) cpus: A::List<CpuInStop>,
+    /// Its early-warning records.
+    pub(crate) warnings: A::List<Warning>,
+}
+
+/// Who held an instance up.
+pub(crate) enum Culprit<A: Alloc> {
+    /// Every CPU arrived; this one came last, after everyone else waited
+    /// `lag_ns` for it.
+    LastArrived {
+        /// The CPU.
+        cpu: u16,
+        /// Its arrival minus the previous arrival.
+        lag_ns: u64,
+    },
+    /// These CPUs have not arrived (yet).
+    Missing(A::List<u16>),
+    /// Not enough records to tell.
+    Unknown,
+}
+
+impl<A: Alloc> StopSummary<A> {
+    /// An instance nothing is known of yet.
+    fn new(stop: u32) -> Self {
+        Self {
+            stop,
+            caller: None,
+            func: 0,
+            nr_cpus: 0,
+            nr_active: 0,
+            begin_ns: None,
+            end: None,
+            cpus: List::empty(),
+            warnings: List::empty(),
+        }
+    }
+
+    /// The entry for `cpu`, created if new.
+    fn cpu_mut(&mut self, cpu: u16) -> Result<&mut CpuInStop, NoMemory> {
+        let i = match self.cpus.iter().position(|c| c.cpu == cpu) {
+            Some(i) => i,
+            None => {
+                self.cpus.try_push(CpuInStop::new(cpu))?;
+                self.cpus.len() - 1
+            }
+        };
+        Ok(&mut self.cpus[i])
+    }
+
+    /// The entry for `cpu`, if seen.
+    pub(crate) fn cpu(&self, cpu: u16) -> Option<&CpuInStop> {
+        self.cpus.iter().find(|c| c.cpu == cpu)
+    }
+
+    /// Start of the instance: the begin record, else the first arrival.
+    pub(crate) fn start_ns(&self) -> Option<u64> {
+        self.begin_ns
+            .or_else(|| self.cpus.iter().filter_map(CpuInStop::arrived_ns).min())
+    }
+
+    /// Longest PREPARE wait of any CPU (up to `now_ns` for ongoing waits);
+    /// the lowest CPU among equals.
+    pub(crate) fn longest_prepare(&self, now_ns: u64) -> Option<Wait> {
+        self.cpus
+            .iter()
+            .filter_map(|c| {
+                Some(Wait {
+                    cpu: c.cpu,
+                    ns: c.prepare_wait_ns(now_ns)?,
+                })
+            })
+            .max_by_key(|w| (w.ns, u16::MAX - w.cpu))
+    }
+
+    /// The CPUs that arrived, with their arrival times, earliest first.
+    pub(crate) fn arrivals(&self) -> Result<A::List<Arrival>, NoMemory> {
+        let mut times: A::List<Arrival> = List::empty();
+        for c in self.cpus.iter() {
+            if let Some(ts_ns) = c.arrived_ns() {
+                times.try_push(Arrival { ts_ns, cpu: c.cpu })?;
+            }
+        }
+        times.sort_unstable();
+        Ok(times)
+    }
+
+    /// Who held it up. `online` lists the CPUs that should take part when
+    /// the records cannot say (the instance is still running).
+    pub(crate) fn culprit(&self, online: &[u16]) -> Result<Culprit<A>, NoMemory> {
+        let arrived = self
+            .cpus
+            .iter()
+            .filter(|c| c.arrived_ns().is_some())
+            .count();
+        let expected = usize::from(self.nr_cpus);
+        if self.end.is_none() && (expected == 0 || arrived < expected) {
+            let mut missing: A::List<u16> = List::empty();
+            for &cpu in online {
+                if self.cpu(cpu).and_then(CpuInStop::arrived_ns).is_none() {
+                    missing.try_push(cpu)?;
+                }
+            }
+            if !missing.is_empty() {
+                return Ok(Culprit::Missing(missing));
+            }
+        }
+        let times = self.arrivals()?;
+        Ok(match *times {
+            [] => Culprit::Unknown,
+            [only] => Culprit::LastArrived {
+                cpu: only.cpu,
+                lag_ns: 0,
+            },
+            [.., before, last] => Culprit::LastArrived {
+                cpu: last.cpu,
+                lag_ns: last.ts_ns - before.ts_ns,
+            },
+        })
+    }
+}
+
+/// A CPU's arrival in an instance; orders by time, then CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Arrival {
+    /// When it arrived.
+    pub(crate) ts_ns: u64,
+    /// The CPU.
+    pub(crate) cpu: u16,
+}
+
+/// Builds [`StopSummary`]s from records fed in time order.
+pub(crate) struct StopLog<A: Alloc> {
+    /// The newest [`KEPT_STOPS`] instances, oldest first.
+    pub(crate) stops: A::List<StopSummary<A>>,
+    /// Per CPU (by index): pid at the last watchdog check.
+    last_check_pid: A::List<Option<u32>>,
+}
+
+impl<A: Alloc> StopLog<A> {
+    /// An empty log.
+    pub(crate) fn new() -> Self {
+        Self {
+            stops: List::empty(),
+            last_check_pid: List::empty(),
+        }
+    }
+
+    /// The log of `records`, fed in order.
+    pub(crate) fn from_records(records: &[Record]) -> Result<Self, NoMemory> {
+        let mut log = Self::new();
+        for rec in records {
+            log.feed(rec)?;
+        }
+        Ok(log)
+    }
+
+    /// The summary of instance `stop`, created (replacing the oldest beyond
+    /// [`KEPT_STOPS`]) if new.
+    fn stop_mut(&mut self, stop: u32) -> Result<&mut StopSummary<A>, NoMemory> {
+        if let Some(i) = self.stops.iter().position(|s| s.stop == stop) {
+            return Ok(&mut self.stops[i]);
+        }
+        if self.stops.len() == KEPT_STOPS {
+            self.stops.rotate_left(1);
+            self.stops[KEPT_STOPS - 1] = StopSummary::new(stop);
+        } else {
+            self.stops.try_push(StopSummary::new(stop))?;
+        }
+        let last = self.stops.len() - 1;
+        Ok(&mut self.stops[last])
+    }
+
+    /// Remembers the pid the watchdog saw on `cpu`.
+    fn note_check(&mut self, cpu: u16, pid: u32) -> Result<(), NoMemory> {
+        let i = usize::from(cpu);
+        while self.last_check_pid.len() <= i {
+            self.last_check_pid.try_push(None)?;
+        }
+        self.last_check_pid[i] = Some(pid);
+        Ok(())
+    }
+
+    /// Pid the watchdog last saw on `cpu`, if any check was recorded.
+    pub(crate) fn last_check_pid(&self, cpu: u16) -> Option<u32> {
+        self.last_check_pid.get(usize::from(cpu)).copied().flatten()
+    }
+
+    /// Counts a touch (from `caller`) or watchdog work (`None`) on `cpu`
+    /// at `ts` against every instance in flight.
+    fn note_touch(&mut self, cpu: u16, ts: u64, caller: Option<u64>) -> Result<(), NoMemory> {
+        for s in self.stops.iter_mut().filter(|s| s.end.is_none()) {
+            match s.start_ns() {
+                Some(begin) if ts >= begin => {}
+                _ => continue,
+            }
+            match s.cpus.iter().position(|c| c.cpu == cpu) {
+                Some(i) => {
+                    let c = &mut s.cpus[i];
+                    if c.waiting() {
+                        c.touches_waiting += 1;
+                    } else if c.arrived_ns().is_none() {
+                        c.touches_before_arrival += 1;
+                        if let Some(caller) = caller {
+                            c.touch_callers.add(caller);
+                        }
+                    }
+                }
+                // Not arrived yet: remember it without an arrival time.
+                None => {
+                    let mut c = CpuInStop {
+                        touches_before_arrival: 1,
+                        ..CpuInStop::new(cpu)
+                    };
+                    if let Some(caller) = caller {
+                        c.touch_callers.add(caller);
+                    }
+                    s.cpus.try_push(c)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds the next record (records must come in time order).
+    pub(crate) fn feed(&mut self, rec: &Record) -> Result<(), NoMemory> {
+        match rec.event {
+            Event::Touch { caller, .. } => self.note_touch(rec.cpu, rec.ts_ns, Some(caller))?,
+            Event::WatchdogWork => self.note_touch(rec.cpu, rec.ts_ns, None)?,
+            Event::WatchdogCheck { .. } => self.note_check(rec.cpu, rec.pid)?,
+            Event::StopBegin {
+                stop,
+                nr_cpus,
+                nr_active,
+                func,
+            } => {
+                let s = self.stop_mut(stop)?;
+                s.caller = Some(Caller {
+                    pid: rec.pid,
+                    cpu: rec.cpu,
+                });
+                s.func = func;
+                s.nr_cpus = nr_cpus;
+                s.nr_active = nr_active;
+                s.begin_ns = Some(rec.ts_ns);
+            }
+            Event::StopEnd { stop, ret, .. } => {
+                self.stop_mut(stop)?.end = Some(Ended {
+                    ts_ns: rec.ts_ns,
+                    ret,
+                });
+            }
+            Event::CpuState { stop: 0, .. } => {}
+            Event::CpuState { stop, state } => {
+                let task = self.last_check_pid(rec.cpu);
+                let c = self.stop_mut(stop)?.cpu_mut(rec.cpu)?;
+                let slot = &mut c.state_ns[state as usize];
+                if slot.is_none() {
+                    *slot = Some(rec.ts_ns);
+                }
+                if state == StopState::None {
+                    c.task_before_arrival = task;
+                }
+            }
+            Event::EarlyWarning { stop, culprit, .. } => {
+                self.stop_mut(stop)?.warnings.try_push(Warning {
+                    cpu: rec.cpu,
+                    culprit,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{logic::record::TouchSource, Bounded, Host};
+    use alloc::vec::Vec;
+
+    const MS: u64 = 1_000_000;
+
+    fn rec(ts_ms: u64, cpu: u16, pid: u32, event: Event) -> Record {
+        Record {
+            ts_ns: ts_ms * MS,
+            cpu,
+            pid,
+            event,
+        }
+    }
+
+    fn state(ts_ms: u64, cpu: u16, stop: u32, state: StopState) -> Record {
+        rec(
+            ts_ms,
+            cpu,
+            10 + u32::from(cpu),
+            Event::CpuState { stop, state },
+        )
+    }
+
+    fn touch(ts_ms: u64, cpu: u16) -> Record {
+        rec(
+            ts_ms,
+            cpu,
+            91,
+            Event::Touch {
+                source: TouchSource::Plain,
+                caller: 0xffff_ffff_8100_0000,
+            },
+        )
+    }
+
+    fn begin(ts_ms: u64, stop: u32, nr_cpus: u16) -> Record {
+        rec(
+            ts_ms,
+            0,
+            87,
+            Event::StopBegin {
+                stop,
+                nr_cpus,
+                nr_active: 0,
+                func: 0xffff_ffff_a000_0000,
+            },
+        )
+    }
+
+    /// The seed's incident: 4 CPUs, CPU 2 runs a hog (pid 91) that touches
+    /// its own watchdog; stop 12 from pid 87 on CPU 0 waits for it.
+    fn incident() -> Vec<Record> {
+        let mut seq = Vec::new();
+        seq.push(rec(0, 2, 91, Event::WatchdogCheck { touch_age_ns: 0 }));
+        seq.push(begin(10, 12, 4));
+        for cpu in [0u16, 1, 3] {
+            seq.push(state(11 + u64::from(cpu), cpu, 12, StopState::None));
+            seq.push(state(12 + u64::from(cpu), cpu, 12, StopState::Prepare));
+        }
+        seq.extend((1..50).map(|i| touch(100 * i, 2)));
+        seq.push(state(5100, 2, 12, StopState::None));
+        seq.push(state(5100, 2, 12, StopState::Prepare));
+        for s in [StopState::DisableIrq, StopState::Run, StopState::Exit] {
+            for cpu in 0u16..4 {
+                seq.push(state(5101 + s as u64, cpu, 12, s));
+            }
+        }
+        seq.push(rec(
+            5110,
+            0,
+            87,
+            Event::StopEnd {
+                stop: 12,
+                ret: 0,
+                duration_ns: 5100 * MS,
+            },
+        ));
+        seq
+    }
+
+    fn log_upto(records: &[Record], upto_ms: u64) -> StopLog<Host> {
+        let mut log = StopLog::new();
+        for r in records.iter().filter(|r| r.ts_ns <= upto_ms * MS) {
+            log.feed(r).unwrap();
+        }
+        log
+    }
+
+    #[test]
+    fn finished_incident_blames_last_arrival() {
+        let log = log_upto(&incident(), u64::MAX / MS);
+        assert_eq!(log.stops.len(), 1);
+        let s = &log.stops[0];
+        assert_eq!(s.stop, 12);
+        assert_eq!(s.caller, Some(Caller { pid: 87, cpu: 0 }));
+        assert_eq!(
+            s.end,
+            Some(Ended {
+                ts_ns: 5110 * MS,
+                ret: 0
+            })
+        );
+        match s.culprit(&[0, 1, 2, 3]).unwrap() {
+            Culprit::LastArrived { cpu, lag_ns } => {
+                assert_eq!(cpu, 2);
+                assert_eq!(lag_ns, (5100 - 14) * MS);
+            }
+            _ => panic!("expected LastArrived"),
+        }
+        // CPU 0 waited from 12 ms to 5103 ms.
+        assert_eq!(
+            s.longest_prepare(0),
+            Some(Wait {
+                cpu: 0,
+                ns: 5091 * MS
+            })
+        );
+        let c2 = s.cpu(2).unwrap();
+        assert_eq!(c2.task_before_arrival, Some(91));
+        assert_eq!(c2.touches_before_arrival, 49);
+        for cpu in [0u16, 1, 3] {
+            let c = s.cpu(cpu).unwrap();
+            assert_eq!(c.touches_waiting, 0);
+            assert_eq!(c.touches_before_arrival, 0);
+            for st in StopState::ALL {
+                assert!(c.state_ns[st as usize].is_some());
+            }
+        }
+        let order: Vec<u16> = s.arrivals().unwrap().iter().map(|a| a.cpu).collect();
+        assert_eq!(order, [0, 1, 3, 2]);
+        assert_eq!(
+            c2.touch_callers.by_count()[0],
+            CallerTouches {
+                caller: 0xffff_ffff_8100_0000,
+                count: 49
+            }
+        );
+    }
+
+    #[test]
+    fn touch_callers_keep_the_first_few_and_count_the_rest() {
+        let mut t = TouchCallers::default();
+        for caller in [1, 2, 2, 3, 4, 5, 5, 2, 6] {
+            t.add(caller);
+        }
+        let counts: Vec<(u64, u32)> = t.by_count().iter().map(|c| (c.caller, c.count)).collect();
+        assert_eq!(counts, [(2, 3), (1, 1), (3, 1), (4, 1)]);
+        assert_eq!(t.other, 3);
+    }
+
+    #[test]
+    fn ongoing_incident_names_missing_cpu() {
+        let log = log_upto(&incident(), 3000);
+        let s = &log.stops[0];
+        assert_eq!(s.end, None);
+        match s.culprit(&[0, 1, 2, 3]).unwrap() {
+            Culprit::Missing(cpus) => assert_eq!(*cpus, [2]),
+            _ => panic!("expected Missing"),
+        }
+        // Still waiting: measured up to "now".
+        assert_eq!(
+            s.longest_prepare(3000 * MS),
+            Some(Wait {
+                cpu: 0,
+                ns: 2988 * MS
+            })
+        );
+    }
+
+    #[test]
+    fn quick_stop_has_no_real_wait() {
+        let mut log = StopLog::<Host>::new();
+        log.feed(&rec(
+            0,
+            1,
+            5,
+            Event::StopBegin {
+                stop: 1,
+                nr_cpus: 2,
+                nr_active: 1,
+                func: 1,
+            },
+        ))
+        .unwrap();
+        for st in StopState::ALL {
+            log.feed(&state(1 + st as u64, 0, 1, st)).unwrap();
+            log.feed(&state(1 + st as u64, 1, 1, st)).unwrap();
+        }
+        let s = &log.stops[0];
+        assert_eq!(s.longest_prepare(100 * MS), Some(Wait { cpu: 0, ns: MS }));
+        assert!(matches!(
+            s.culprit(&[0, 1]).unwrap(),
+            Culprit::LastArrived { lag_ns: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn keeps_only_the_newest_stops() {
+        let mut log = StopLog::<Host>::new();
+        for id in 1..=(KEPT_STOPS as u32 + 5) {
+            log.feed(&begin(u64::from(id), id, 1)).unwrap();
+        }
+        assert_eq!(log.stops.len(), KEPT_STOPS);
+        let ids: Vec<u32> = log.stops.iter().map(|s| s.stop).collect();
+        assert_eq!(ids, (6..=KEPT_STOPS as u32 + 5).collect::<Vec<_>>());
+        // The replaced summaries start afresh.
+        assert!(log.stops.iter().all(|s| s.cpus.is_empty()));
+    }
+
+    #[test]
+    fn non_stop_machine_states_are_ignored() {
+        let mut log = StopLog::<Host>::new();
+        log.feed(&state(1, 0, 0, StopState::None)).unwrap();
+        assert!(log.stops.is_empty());
+    }
+
+    #[test]
+    fn running_out_of_memory_is_an_error_not_a_panic() {
+        // Lists of at most 2: the third CPU of the incident does not fit.
+        let mut log = StopLog::<Bounded<2>>::new();
+        let r = incident().iter().try_for_each(|r| log.feed(r));
+        assert_eq!(r, Err(NoMemory));
+    }
+
+    /// Random instances on up to 8 CPUs, each CPU arriving at a random
+    /// time: a finished instance blames the CPU with the latest arrival
+    /// and its lag from the one before; an unfinished one names exactly
+    /// the online CPUs with no arrival, in the order given.
+    #[test]
+    fn culprit_matches_arrival_order() {
+        let mut rng = crate::testing::Rng(0xa11c_e5ee_d000_0007);
+        for _ in 0..500 {
+            let n = 1 + rng.below(8) as u16;
+            let online: Vec<u16> = (0..n).collect();
+            let mut arrive: Vec<(u64, u16)> =
+                online.iter().map(|&c| (1 + rng.below(10_000), c)).collect();
+            let finished = rng.below(2) == 0;
+            let cut = if finished {
+                u64::MAX
+            } else {
+                rng.below(10_001)
+            };
+            let mut records = Vec::new();
+            records.push(begin(0, 1, n));
+            arrive.sort_unstable();
+            for &(t, cpu) in arrive.iter().filter(|a| a.0 <= cut) {
+                records.push(state(t, cpu, 1, StopState::None));
+            }
+            if finished {
+                records.push(rec(
+                    20_000,
+                    0,
+                    87,
+                    Event::StopEnd {
+                        stop: 1,
+                        ret: 0,
+                        duration_ns: 0,
+                    },
+                ));
+            }
+            let log = StopLog::<Host>::from_records(&records).unwrap();
+            let s = &log.stops[0];
+            let arrived: Vec<(u64, u16)> = arrive.iter().copied().filter(|a| a.0 <= cut).collect();
+            match s.culprit(&online).unwrap() {
+                Culprit::Missing(cpus) => {
+                    let want: Vec<u16> = online
+                        .iter()
+                        .copied()
+                        .filter(|c| !arrived.iter().any(|a| a.1 == *c))
+                        .collect();
+                    assert!(!finished);
+                    assert_eq!(*cpus, *want);
+                }
+                Culprit::LastArrived { cpu, lag_ns } => {
+                    assert_eq!(arrived.len(), usize::from(n));
+                    let last = arrived[arrived.len() - 1];
+                    assert_eq!(cpu, last.1);
+                    let before = arrived
+                        .len()
+                        .checked_sub(2)
+                        .map_or(last.0, |i| arrived[i].0);
+                    assert_eq!(lag_ns, (last.0 - before) * MS);
+                }
+                Culprit::Unknown => panic!("every case has a begin record"),
+            }
+        }
+    }
+}

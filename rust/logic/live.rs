@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What each CPU is doing, as the probes last saw it: the live state
+//! behind the `cpus` view and the early warning, written by the handlers
+//! of that CPU (and `touch_all`) and read by anyone.
+
+use super::{
+    comm::{words_to_comm, Comm},
+    record::StopState,
+};
+use core::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64,
+    Ordering::{Acquire, Relaxed},
+};
+
+/// Probes a CPU counts hits of (the probe table's size at most).
+pub(crate) const MAX_PROBES: usize = 16;
+
+/// `stop_state` of a CPU not inside `multi_cpu_stop()`.
+pub(crate) const NOT_IN_STOP: u32 = u32::MAX;
+/// Soft-lockup threshold assumed until the watchdog's period is measured:
+/// `2 * watchdog_thresh` with the default `watchdog_thresh=10`.
+const DEFAULT_LOCKUP_NS: u64 = 20_000_000_000;
+
+/// Where a CPU's stopper is in a `multi_cpu_stop()` call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StopPosition {
+    /// Instance id (0: not a `stop_machine()` instance).
+    pub(crate) stop: u32,
+    /// The state it last saw.
+    pub(crate) state: StopState,
+    /// Since when.
+    pub(crate) since_ns: u64,
+}
+
+/// What one CPU is doing, as the probes last saw it. All fields are
+/// atomics written by probe handlers and read by anyone.
+pub(crate) struct CpuLive {
+    /// Last `touch_*softlockup_watchdog*()` affecting this CPU (0: none).
+    pub(crate) touch_ns: AtomicU64,
+    /// Its [`TouchSource`] as a number.
+    pub(crate) touch_source: AtomicU32,
+    /// Its caller.
+    pub(crate) touch_caller: AtomicU64,
+    /// `jiffies` at it.
+    pub(crate) touch_jiffies: AtomicU64,
+    /// Last `softlockup_fn()` (0: none).
+    pub(crate) work_ns: AtomicU64,
+    /// Last `watchdog_timer_fn()` (0: none).
+    pub(crate) check_ns: AtomicU64,
+    /// Pid of the task it interrupted.
+    pub(crate) check_pid: AtomicU32,
+    /// Name of that task, 16 bytes in two words.
+    pub(crate) check_comm: [AtomicU64; 2],
+    /// The watchdog's `sample_period` as measured: the mean of the last
+    /// two intervals between checks (a late timer makes the next interval
+    /// short by as much; 0: not measured yet).
+    pub(crate) check_interval_ns: AtomicU64,
+    /// The last interval between checks (0: none yet).
+    pub(crate) last_interval_ns: AtomicU64,
+    /// Instance this CPU's stopper is in (meaningful with `stop_state`).
+    pub(crate) stop_id: AtomicU32,
+    /// [`StopState`] it last saw, or [`NOT_IN_STOP`].
+    pub(crate) stop_state: AtomicU32,
+    /// When it saw that state.
+    pub(crate) stop_since_ns: AtomicU64,
+    /// The `struct multi_stop_data` of the call (0: not tracking states).
+    pub(crate) stop_msdata: AtomicU64,
+    /// The cpumask `stop_machine_yield()` gets in that call.
+    pub(crate) stop_mask: AtomicU64,
+    /// Whether this CPU already warned for the current call.
+    pub(crate) stop_warned: AtomicBool,
+    /// Time and caller of the last touch put in the ring (rate limit).
+    pub(crate) rec_touch_ns: AtomicU64,
+    /// See `rec_touch_ns`.
+    pub(crate) rec_touch_caller: AtomicU64,
+    /// Touches not put in the ring by the rate limit.
+    pub(crate) coalesced: AtomicU64,
+    /// Last pid this CPU put in the comm cache.
+    pub(crate) comm_pid: AtomicU32,
+    /// Hits per probe slot on this CPU.
+    pub(crate) hits: [AtomicU64; MAX_PROBES],
+}
+
+impl CpuLive {
+    /// A CPU nothing has been seen on.
+    pub(crate) fn new() -> Self {
+        Self {
+            touch_ns: AtomicU64::new(0),
+            touch_source: AtomicU32::new(0),
+            touch_caller: AtomicU64::new(0),
+            touch_jiffies: AtomicU64::new(0),
+            work_ns: AtomicU64::new(0),
+            check_ns: AtomicU64::new(0),
+            check_pid: AtomicU32::new(0),
+            check_comm: [const { AtomicU64::new(0) }; 2],
+            check_interval_ns: AtomicU64::new(0),
+            last_interval_ns: AtomicU64::new(0),
+            stop_id: AtomicU32::new(0),
+            stop_state: AtomicU32::new(NOT_IN_STOP),
+            stop_since_ns: AtomicU64::new(0),
+            stop_msdata: AtomicU64::new(0),
+            stop_mask: AtomicU64::new(0),
+            stop_warned: AtomicBool::new(false),
+            rec_touch_ns: AtomicU64::new(0),
+            rec_touch_caller: AtomicU64::new(0),
+            coalesced: AtomicU64::new(0),
+            comm_pid: AtomicU32::new(u32::MAX),
+            hits: [const { AtomicU64::new(0) }; MAX_PROBES],
+        }
+    }
+
+    /// Where this CPU's stopper is, if inside a `multi_cpu_stop()`.
+    pub(crate) fn stop(&self) -> Option<StopPosition> {
+        let state = StopState::from_raw(u64::from(self.stop_state.load(Acquire)))?;
+        Some(StopPosition {
+            stop: self.stop_id.load(Relaxed),
+            state,
+            since_ns: self.stop_since_ns.load(Relaxed),
+        })
+    }
+
+    /// Whether this CPU's stopper is inside instance `stop`.
+    pub(crate) fn in_stop(&self, stop: u32) -> bool {
+        self.stop_state.load(Acquire) != NOT_IN_STOP && self.stop_id.load(Relaxed) == stop
+    }
+
+    /// Name of the task at the last check.
+    pub(crate) fn check_comm(&self) -> Comm {
+        words_to_comm([
+            self.check_comm[0].load(Relaxed),
+            self.check_comm[1].load(Relaxed),
+        ])
+    }
+
+    /// Soft-lockup threshold (`2 * watchdog_thresh`) as measured on this
+    /// CPU: the watchdog checks every `sample_period = 2 * watchdog_thresh
+    /// / 5` (kernel/watchdog.c, `NUM_SAMPLE_PERIODS`).
+    pub(crate) fn lockup_threshold_ns(&self) -> u64 {
+        match self.check_interval_ns.load(Relaxed) {
+            0 => DEFAULT_LOCKUP_NS,
+            period => period.saturating_mul(5),
+        }
+    }
+}
+
+/// Adds one to a counter only its own CPU writes (from probe context, which
+/// does not nest): a plain load and store, no locked read-modify-write.
+#[inline(always)]
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockup_threshold_follows_measured_period() {
+        let live = CpuLive::new();
+        assert_eq!(live.lockup_threshold_ns(), DEFAULT_LOCKUP_NS);
+        // watchdog_thresh=1: sample_period = 2 s / 5 = 400 ms.
+        live.check_interval_ns.store(400_000_000, Relaxed);
+        assert_eq!(live.lockup_threshold_ns(), 2_000_000_000);
+    }
+
+    #[test]
+    fn stop_position_follows_the_state_word() {
+        let live = CpuLive::new();
+        assert_eq!(live.stop(), None);
+        assert!(!live.in_stop(0));
+        live.stop_id.store(7, Relaxed);
+        live.stop_since_ns.store(42, Relaxed);
+        live.stop_state.store(StopState::Prepare as u32, Relaxed);
+        assert_eq!(
+            live.stop(),
+            Some(StopPosition {
+                stop: 7,
+                state: StopState::Prepare,
+                since_ns: 42
+            })
+        );
+        assert!(live.in_stop(7));
+        assert!(!live.in_stop(8));
+        live.stop_state.store(NOT_IN_STOP, Relaxed);
+        assert!(!live.in_stop(7));
+    }
+
+    #[test]
+    fn bump_counts() {
+        let c = AtomicU64::new(u64::MAX);
+        bump(&c);
+        assert_eq!(c.load(Relaxed), 0);
+        bump(&c);
+        assert_eq!(c.load(Relaxed), 1);
+    }
+}

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What each probe does: the recorder's writing side.
+//!
+//! These run in probe handlers, with preemption disabled, possibly with
+//! interrupts off or in NMI context. They only load and store atomics,
+//! read the clock, and push to their own CPU's ring: no locks, no
+//! allocation, no printk, bounded work (the one loop, the culprit search of
+//! an early warning, runs once per CPU per instance and is bounded by the
+//! number of CPUs).
+
+use super::Recorder;
+use crate::{
+    hot::{Acquire, Relaxed, Release},
+    logic::{
+        comm::comm_to_words,
+        live::{bump, CpuLive, NOT_IN_STOP},
+        record::{Event, Record, StopState, TouchSource},
+    },
+    seam::{Hit, MultiStopPtr},
+    services,
+};
+
+/// A touch from the same caller as the previous recorded one is recorded
+/// again only after this long (the live state always has the latest).
+const TOUCH_RECORD_GAP_NS: u64 = 10_000_000;
+
+impl Recorder {
+    /// Appends a record for `hit` to its CPU's ring, if recording.
+    pub(super) fn emit(&self, hit: &Hit, live: &CpuLive, event: Event) {
+        if !self.enabled.load(Relaxed) {
+            return;
+        }
+        let rings = self.rings.load(Acquire);
+        // SAFETY: by the `Recorder` invariants `rings` is live; we run with
+        // preemption disabled (probe context), so a resize waits for us in
+        // `synchronize_rcu()` before freeing it.
+        let rings = unsafe { &*rings };
+        let Some(ring) = rings.rings.get(hit.cpu as usize) else {
+            return;
+        };
+        if live.comm_pid.load(Relaxed) != hit.pid {
+            live.comm_pid.store(hit.pid, Relaxed);
+            self.comms.insert(hit.pid, &hit.comm());
+        }
+        let rec = Record {
+            ts_ns: hit.ts_ns,
+            cpu: hit.cpu as u16,
+            pid: hit.pid,
+            event,
+        };
+        ring.push(rec.encode());
+    }
+
+    /// Counts a hit of probe `index`; returns the CPU's live state.
+    #[inline(always)]
+    pub(crate) fn count_hit(&self, index: usize, hit: &Hit) -> Option<&CpuLive> {
+        let live = self.cpu(hit.cpu)?;
+        // A paired probe's return is the same call: count its entry only.
+        if hit.phase == 0 {
+            if let Some(h) = live.hits.get(index) {
+                bump(h);
+            }
+        }
+        Some(live)
+    }
+
+    /// A `touch_*softlockup_watchdog*()` call: the hottest path, inlined
+    /// into the dispatch (every call and return costs under TCG too).
+    ///
+    /// A touch from the same caller and source as the previous one on this
+    /// CPU, within the same jiffy, only counts as coalesced: no clock read,
+    /// and the live touch time stays that of the first one (at most one
+    /// jiffy old). Otherwise the clock is read, the live state updated, and
+    /// a record written unless the same caller was recorded less than
+    /// [`TOUCH_RECORD_GAP_NS`] ago.
+    #[inline(always)]
+    pub(crate) fn on_touch(&self, live: &CpuLive, hit: &mut Hit, source: TouchSource) {
+        if source != TouchSource::All
+            && live.touch_jiffies.load(Relaxed) == hit.jiffies
+            && live.touch_caller.load(Relaxed) == hit.caller
+            && live.touch_source.load(Relaxed) == source as u32
+            && live.touch_ns.load(Relaxed) != 0
+        {
+            bump(&live.coalesced);
+            return;
+        }
+        hit.ts_ns = services::now_ns();
+        let mark = |c: &CpuLive| {
+            c.touch_ns.store(hit.ts_ns, Relaxed);
+            c.touch_source.store(source as u32, Relaxed);
+            c.touch_caller.store(hit.caller, Relaxed);
+            c.touch_jiffies.store(hit.jiffies, Relaxed);
+        };
+        if source == TouchSource::All {
+            self.cpus.iter().for_each(mark);
+        } else {
+            mark(live);
+        }
+        let last = live.rec_touch_ns.load(Relaxed);
+        if live.rec_touch_caller.load(Relaxed) == hit.caller
+            && last != 0
+            && hit.ts_ns.saturating_sub(last) < TOUCH_RECORD_GAP_NS
+        {
+            bump(&live.coalesced);
+            return;
+        }
+        live.rec_touch_ns.store(hit.ts_ns, Relaxed);
+        live.rec_touch_caller.store(hit.caller, Relaxed);
+        self.emit(
+            hit,
+            live,
+            Event::Touch {
+                source,
+                caller: hit.caller,
+            },
+        );
+    }
+
+    /// `softlockup_fn()`: the watchdog work ran.
+    pub(crate) fn on_watchdog_work(&self, live: &CpuLive, hit: &Hit) {
+        live.work_ns.store(hit.ts_ns, Relaxed);
+        self.emit(hit, live, Event::WatchdogWork);
+    }
+
+    /// `watchdog_timer_fn()`: the periodic check.
+    pub(crate) fn on_watchdog_check(&self, live: &CpuLive, hit: &Hit) {
+        let refreshed = live.touch_ns.load(Relaxed).max(live.work_ns.load(Relaxed));
+        let touch_age_ns = if refreshed == 0 {
+            u64::MAX
+        } else {
+            hit.ts_ns.saturating_sub(refreshed)
+        };
+        let prev = live.check_ns.load(Relaxed);
+        if prev != 0 {
+            let interval = hit.ts_ns.saturating_sub(prev);
+            // Ignore gaps from a stopped timer (watchdog off, CPU offline).
+            if interval > 0 && interval < 60_000_000_000 {
+                let last = live.last_interval_ns.swap(interval, Relaxed);
+                let period = if last == 0 {
+                    interval
+                } else {
+                    (interval + last) / 2
+                };
+                live.check_interval_ns.store(period, Relaxed);
+            }
+        }
+        live.check_ns.store(hit.ts_ns, Relaxed);
+        live.check_pid.store(hit.pid, Relaxed);
+        let words = comm_to_words(&hit.comm());
+        live.check_comm[0].store(words[0], Relaxed);
+        live.check_comm[1].store(words[1], Relaxed);
+        self.emit(hit, live, Event::WatchdogCheck { touch_age_ns });
+    }
+
+    /// `stop_machine_cpuslocked(fn, data, cpus)` entry.
+    ///
+    /// The instance gets an id and, if one is free, a slot in `open` (more
+    /// than [`OPEN_STOPS`] callers at once queue on `stop_cpus_mutex`; the
+    /// extra ones are recorded but their CPUs' states carry id 0). The id,
+    /// slot and start travel to the return in the call's kretprobe scratch.
+    pub(crate) fn on_stop_begin(&self, live: &CpuLive, hit: &mut Hit) {
+        let mut id = self.next_stop.fetch_add(1, Relaxed).wrapping_add(1);
+        if id == 0 || id == u32::MAX {
+            id = 1;
+        }
+        let nr_cpus = services::num_online_cpus();
+        // SAFETY: `args[2]` is the `cpus` argument of the call being
+        // entered: NULL or a cpumask its caller keeps alive for the call.
+        let nr_active = unsafe { services::cpumask_weight(hit.args[2]) };
+        let slot = self
+            .open
+            .iter()
+            .position(|s| s.id.compare_exchange(0, u32::MAX, Acquire, Relaxed).is_ok());
+        if let Some(i) = slot {
+            let slot = &self.open[i];
+            slot.stack.store(hit.stack, Relaxed);
+            slot.func.store(hit.args[0], Relaxed);
+            slot.data.store(hit.args[1], Relaxed);
+            slot.nr_cpus.store(nr_cpus, Relaxed);
+            slot.id.store(id, Release);
+        }
+        let ts = hit.ts_ns;
+        if let Some(scratch) = hit.instance() {
+            let slot_plus_one = slot.map_or(0, |i| i as u64 + 1);
+            scratch[0] = u64::from(id) | (slot_plus_one << 32);
+            scratch[1] = ts;
+        }
+        self.emit(
+            hit,
+            live,
+            Event::StopBegin {
+                stop: id,
+                nr_cpus: nr_cpus.min(u32::from(u16::MAX)) as u16,
+                nr_active: nr_active.min(u32::from(u16::MAX)) as u16,
+                func: hit.args[0],
+            },
+        );
+    }
+
+    /// `stop_machine_cpuslocked()` return (possibly on another CPU): the
+    /// same call's entry left its id, slot and start in the scratch.
+    pub(crate) fn on_stop_end(&self, live: &CpuLive, hit: &mut Hit) {
+        let ts = hit.ts_ns;
+        let (stop, slot, begin) = hit
+            .instance()
+            .map_or((0, 0, ts), |s| (s[0] as u32, (s[0] >> 32) as usize, s[1]));
+        if let Some(open) = slot.checked_sub(1).and_then(|i| self.open.get(i)) {
+            // Only this call's return frees its slot.
+            let _ = open.id.compare_exchange(stop, 0, Release, Relaxed);
+        }
+        self.emit(
+            hit,
+            live,
+            Event::StopEnd {
+                stop,
+                ret: hit.retval as i32,
+                duration_ns: ts.saturating_sub(begin),
+            },
+        );
+    }
+
+    /// `multi_cpu_stop(msdata)` entry: this CPU's stopper arrived.
+    pub(crate) fn on_cpu_enter(&self, live: &CpuLive, hit: &Hit) {
+        // SAFETY: `args[0]` is the `data` argument of the `multi_cpu_stop()`
+        // call being entered, and the wrapper is only kept in `live` until
+        // the return probe of that call clears it.
+        let msdata = unsafe { MultiStopPtr::new(hit.args[0]) };
+        let ms = msdata.read();
+        let mut stop = 0;
+        let mut expected_threads = None;
+        // The instance whose caller's stack holds this `msdata` (and whose
+        // `fn` and `data` it carries): unambiguous even when two callers
+        // pass the same `fn` and `data`.
+        for slot in self.open.iter() {
+            let id = slot.id.load(Acquire);
+            let stack = slot.stack.load(Relaxed);
+            if id != 0
+                && id != u32::MAX
+                && (stack..stack.saturating_add(self.thread_size)).contains(&msdata.addr())
+                && slot.func.load(Relaxed) == ms.func
+                && slot.data.load(Relaxed) == ms.data
+            {
+                stop = id;
+                expected_threads = Some(slot.nr_cpus.load(Relaxed));
+                break;
+            }
+        }
+        let layout_ok = StopState::from_raw(u64::from(ms.state)).is_some()
+            && ms.func != 0
+            && expected_threads.is_none_or(|n| n == ms.num_threads);
+        live.stop_warned.store(false, Relaxed);
+        live.stop_id.store(stop, Relaxed);
+        live.stop_since_ns.store(hit.ts_ns, Relaxed);
+        if layout_ok {
+            let mask = if ms.active_cpus == 0 {
+                services::cpu_online_mask()
+            } else {
+                ms.active_cpus
+            };
+            live.stop_mask.store(mask, Relaxed);
+            live.stop_msdata.store(msdata.addr(), Relaxed);
+        } else {
+            self.layout_errors.fetch_add(1, Relaxed);
+            live.stop_msdata.store(0, Relaxed);
+        }
+        live.stop_state.store(StopState::None as u32, Release);
+        self.emit(
+            hit,
+            live,
+            Event::CpuState {
+                stop,
+                state: StopState::None,
+            },
+        );
+    }
+
+    /// `stop_machine_yield(cpumask)`: once per spin of `multi_cpu_stop()`.
+    pub(crate) fn on_cpu_spin(&self, live: &CpuLive, hit: &Hit) {
+        let addr = live.stop_msdata.load(Relaxed);
+        if addr == 0 || live.stop_mask.load(Relaxed) != hit.args[0] {
+            return;
+        }
+        // SAFETY: `addr` was stored by the entry handler of the paired
+        // probe on the `multi_cpu_stop()` call we are spinning in (its
+        // return handler clears it, and the cpumask matches), so it is
+        // still live; `state()` reads it fault-safe all the same.
+        let msdata = unsafe { MultiStopPtr::new(addr) };
+        let raw = msdata.state();
+        let Some(state) = StopState::from_raw(u64::from(raw)) else {
+            return;
+        };
+        let stop = live.stop_id.load(Relaxed);
+        let seen = live.stop_state.load(Relaxed);
+        if raw != seen {
+            // States advance one at a time and every CPU acks each one, so
+            // a CPU whose state moved on by more than one between two
+            // spins passed through the ones in between: record them too.
+            let from = if seen < raw { seen + 1 } else { raw };
+            for step in from..=raw {
+                if let Some(state) = StopState::from_raw(u64::from(step)) {
+                    self.emit(hit, live, Event::CpuState { stop, state });
+                }
+            }
+            live.stop_since_ns.store(hit.ts_ns, Relaxed);
+            live.stop_state.store(raw, Release);
+            return;
+        }
+        if state != StopState::Prepare || stop == 0 || live.stop_warned.load(Relaxed) {
+            return;
+        }
+        let waited_ns = hit.ts_ns.saturating_sub(live.stop_since_ns.load(Relaxed));
+        let limit = live.lockup_threshold_ns() / 100 * u64::from(self.warn_percent.load(Relaxed));
+        if waited_ns < limit {
+            return;
+        }
+        live.stop_warned.store(true, Relaxed);
+        let culprit = self
+            .cpus
+            .iter()
+            .enumerate()
+            .find(|(cpu, c)| services::cpu_online(*cpu as u32) && !c.in_stop(stop))
+            .map_or(u32::MAX, |(cpu, _)| cpu as u32);
+        self.emit(
+            hit,
+            live,
+            Event::EarlyWarning {
+                stop,
+                culprit,
+                waited_ns,
+            },
+        );
+    }
+
+    /// `multi_cpu_stop()` return: this CPU's stopper left.
+    pub(crate) fn on_cpu_exit(&self, live: &CpuLive, hit: &Hit) {
+        let stop = live.stop_id.load(Relaxed);
+        let was = live.stop_state.load(Relaxed);
+        live.stop_msdata.store(0, Relaxed);
+        live.stop_mask.store(0, Relaxed);
+        live.stop_state.store(NOT_IN_STOP, Release);
+        // The last spin usually saw EXIT already; if states were not
+        // tracked (layout check failed), the return is the EXIT.
+        if was != NOT_IN_STOP && was != StopState::Exit as u32 {
+            self.emit(
+                hit,
+                live,
+                Event::CpuState {
+                    stop,
+                    state: StopState::Exit,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel services every stopwatch module uses, in C because the Rust
+ * bindings of the kernels stopwatch supports do not all offer them: 6.12's
+ * `kernel` crate has no debugfs, CPU, cpumask, RCU or clock abstractions,
+ * 7.3's has some of each, and a macro like preempt_disable() or udelay()
+ * has no binding at all. Keeping them here gives every kernel one code
+ * path. Each module's own C seam #includes this file (one copy per .ko,
+ * nothing exported); services.rs declares it for Rust in one `extern "C"`
+ * block and wraps it in safe functions. Keep the two in step.
+ *
+ * Functions a probe handler may call are notrace and NOKPROBE: a probe
+ * hit inside them would be a nested, missed hit.
+ */
+
+#include <linux/compiler.h>
+#include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/kprobes.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/clock.h>
+#include <linux/seq_file.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+
+/* What this file offers (for Rust, declared again in services.rs). */
+struct dentry;
+struct seq_file;
+int stopwatch_debugfs_dir(const char *name, struct dentry **out);
+int stopwatch_debugfs_file(struct dentry *dir, const char *name, const void *file);
+void stopwatch_debugfs_remove(struct dentry *dir);
+int stopwatch_seq_write(struct seq_file *m, const u8 *buf, size_t len);
+u64 stopwatch_now_ns(void);
+u64 stopwatch_printk_clock_ns(void);
+unsigned long stopwatch_msecs_to_jiffies(u32 ms);
+void stopwatch_udelay(u32 us);
+u32 stopwatch_nr_cpu_ids(void);
+bool stopwatch_cpu_online(u32 cpu);
+u32 stopwatch_num_online_cpus(void);
+const void *stopwatch_cpu_online_mask(void);
+u32 stopwatch_cpumask_weight(const void *mask);
+const void *stopwatch_cpumask_of(u32 cpu);
+void stopwatch_preempt_disable(void);
+void stopwatch_preempt_enable(void);
+void stopwatch_cpu_relax(void);
+void stopwatch_synchronize_rcu(void);
+
+/* --- debugfs files ------------------------------------------------------- */
+
+/* Longest write any stopwatch file accepts; longer ones are EINVAL. */
+#define SW_MAX_WRITE 64
+
+/*
+ * One debugfs file, owned by Rust (services.rs `SwFile`, same layout): the
+ * data it shows and its Rust handlers, opaque here. `show` and `write` are
+ * NULL for a file without that side. C never calls through them (a
+ * Rust-ABI pointer called from C would also defeat kCFI): it calls the two
+ * Rust functions below directly, and they dispatch.
+ */
+struct sw_file {
+	const void *data;
+	const void *spec;
+	const void *show;
+	const void *write;
+};
+
+/* Implemented in Rust (services.rs). */
+int stopwatch_file_show(struct seq_file *m, const struct sw_file *file);
+int stopwatch_file_write(const struct sw_file *file, const u8 *buf, size_t len);
+
+static int sw_file_show(struct seq_file *m, void *unused)
+{
+	const struct sw_file *f = m->private;
+	int ret = stopwatch_file_show(m, f);
+
+	/* Out of room: let seq_read() retry with a bigger buffer. */
+	if (ret && seq_has_overflowed(m))
+		return 0;
+	return ret;
+}
+
+static int sw_file_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, sw_file_show, inode->i_private);
+}
+
+static ssize_t sw_file_write(struct file *file, const char __user *ubuf,
+			     size_t len, loff_t *ppos)
+{
+	const struct sw_file *f = file_inode(file)->i_private;
+	u8 buf[SW_MAX_WRITE];
+	int ret;
+
+	if (!f->write)
+		return -EPERM;
+	if (len == 0 || len > sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	ret = stopwatch_file_write(f, buf, len);
+	return ret ? ret : (ssize_t)len;
+}
+
+/* Files with a show handler (and maybe a write handler). */
+static const struct file_operations sw_file_fops = {
+	.owner = THIS_MODULE,
+	.open = sw_file_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.write = sw_file_write,
+	.release = single_release,
+};
+
+/* Write-only files: no read at all, even for root, who ignores the mode. */
+static const struct file_operations sw_file_wo_fops = {
+	.owner = THIS_MODULE,
+	.open = nonseekable_open,
+	.write = sw_file_write,
+};
+
+/* Creates /sys/kernel/debug/NAME; 0 or a negative errno. */
+int stopwatch_debugfs_dir(const char *name, struct dentry **out)
+{
+	struct dentry *d = debugfs_create_dir(name, NULL);
+
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	*out = d;
+	return 0;
+}
+
+/*
+ * Creates file NAME in DIR showing FILE, which must stay valid until
+ * stopwatch_debugfs_remove(DIR) returns. The mode follows the handlers:
+ * 0400 read-only, 0200 write-only, 0600 both.
+ */
+int stopwatch_debugfs_file(struct dentry *dir, const char *name, const void *data)
+{
+	const struct sw_file *file = data;
+	umode_t mode = (file->show ? 0400 : 0) | (file->write ? 0200 : 0);
+	struct dentry *d;
+
+	d = debugfs_create_file(name, mode, dir, (void *)file,
+				file->show ? &sw_file_fops : &sw_file_wo_fops);
+	return IS_ERR(d) ? PTR_ERR(d) : 0;
+}
+
+/*
+ * Removes DIR and its files. On return no handler of theirs runs or will
+ * run (debugfs waits for the ones in progress), so their data may go.
+ */
+void stopwatch_debugfs_remove(struct dentry *dir)
+{
+	debugfs_remove(dir);
+}
+
+/* Appends to a file being shown; -1 once the buffer is full. */
+int stopwatch_seq_write(struct seq_file *m, const u8 *buf, size_t len)
+{
+	return seq_write(m, buf, len);
+}
+
+/* --- time ---------------------------------------------------------------- */
+
+/* ktime_get_mono_fast_ns(): the NMI-safe clock of every record. */
+notrace u64 stopwatch_now_ns(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+NOKPROBE_SYMBOL(stopwatch_now_ns);
+
+/* local_clock(): the clock of printk's timestamps, to map records onto
+ * dmesg lines. */
+u64 stopwatch_printk_clock_ns(void)
+{
+	return local_clock();
+}
+
+unsigned long stopwatch_msecs_to_jiffies(u32 ms)
+{
+	return msecs_to_jiffies(ms);
+}
+
+/* Busy-waits `us` microseconds. */
+void stopwatch_udelay(u32 us)
+{
+	udelay(us);
+}
+
+/* --- CPUs ---------------------------------------------------------------- */
+
+u32 stopwatch_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+notrace bool stopwatch_cpu_online(u32 cpu)
+{
+	return cpu < nr_cpu_ids && cpu_online(cpu);
+}
+NOKPROBE_SYMBOL(stopwatch_cpu_online);
+
+notrace u32 stopwatch_num_online_cpus(void)
+{
+	return num_online_cpus();
+}
+NOKPROBE_SYMBOL(stopwatch_num_online_cpus);
+
+/* Address of cpu_online_mask: what stop_machine_yield() gets when
+ * stop_machine() was called with cpus == NULL. */
+notrace const void *stopwatch_cpu_online_mask(void)
+{
+	return cpu_online_mask;
+}
+NOKPROBE_SYMBOL(stopwatch_cpu_online_mask);
+
+notrace u32 stopwatch_cpumask_weight(const void *mask)
+{
+	return mask ? cpumask_weight((const struct cpumask *)mask) : 0;
+}
+NOKPROBE_SYMBOL(stopwatch_cpumask_weight);
+
+/* The static mask of CPU `cpu` alone (NULL if there is no such CPU). */
+const void *stopwatch_cpumask_of(u32 cpu)
+{
+	return cpu < nr_cpu_ids ? cpumask_of(cpu) : NULL;
+}
+
+/* --- scheduling ---------------------------------------------------------- */
+
+void stopwatch_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void stopwatch_preempt_enable(void)
+{
+	preempt_enable();
+}
+
+void stopwatch_cpu_relax(void)
+{
+	cpu_relax();
+}
+
+/* Waits until every CPU has left any preempt-disabled section (probe
+ * handlers run in one) that began before the call. */
+void stopwatch_synchronize_rcu(void)
+{
+	synchronize_rcu();
+}

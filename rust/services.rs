@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel services every stopwatch module uses: debugfs files, the clock,
+//! CPUs, preemption, RCU and delays.
+//!
+//! They are implemented in C (`services.c`, #included by each module's C
+//! seam) because the kernels stopwatch supports do not share Rust
+//! abstractions for them: 6.12's `kernel` crate has no debugfs, CPU, RCU or
+//! clock modules and 7.3's differ. Through this file every kernel takes
+//! the same code path; this is the only `extern "C"` block for them, and
+//! the rest of each module stays safe. Each module includes this file
+//! (`stopwatch.ko` as `mod services`, the samples with `#[path]`).
+
+use core::{
+    ffi::{c_int, c_void, CStr},
+    fmt,
+};
+use kernel::prelude::*;
+
+mod ffi {
+    use super::{c_int, c_void};
+
+    extern "C" {
+        pub(super) fn stopwatch_debugfs_dir(name: *const u8, out: *mut *mut c_void) -> c_int;
+        /// `file` is a `SwFile`, opaque to C but for its layout.
+        pub(super) fn stopwatch_debugfs_file(
+            dir: *mut c_void,
+            name: *const u8,
+            file: *const c_void,
+        ) -> c_int;
+        pub(super) fn stopwatch_debugfs_remove(dir: *mut c_void);
+        pub(super) fn stopwatch_seq_write(m: *mut c_void, buf: *const u8, len: usize) -> c_int;
+        pub(super) fn stopwatch_now_ns() -> u64;
+        pub(super) fn stopwatch_printk_clock_ns() -> u64;
+        pub(super) fn stopwatch_msecs_to_jiffies(ms: u32) -> core::ffi::c_ulong;
+        pub(super) fn stopwatch_udelay(us: u32);
+        pub(super) fn stopwatch_nr_cpu_ids() -> u32;
+        pub(super) fn stopwatch_cpu_online(cpu: u32) -> bool;
+        pub(super) fn stopwatch_num_online_cpus() -> u32;
+        pub(super) fn stopwatch_cpu_online_mask() -> *const c_void;
+        pub(super) fn stopwatch_cpumask_weight(mask: *const c_void) -> u32;
+        pub(super) fn stopwatch_cpumask_of(cpu: u32) -> *const c_void;
+        pub(super) fn stopwatch_preempt_disable();
+        pub(super) fn stopwatch_preempt_enable();
+        pub(super) fn stopwatch_cpu_relax();
+        pub(super) fn stopwatch_synchronize_rcu();
+    }
+}
+
+/// `s` as C's `const char *` (the kernel's `char` is unsigned).
+pub(crate) fn c_str(s: &CStr) -> *const u8 {
+    s.to_bytes_with_nul().as_ptr()
+}
+
+// --- time ----------------------------------------------------------------
+
+/// `ktime_get_mono_fast_ns()`: the NMI-safe clock every record uses.
+#[inline(always)]
+pub(crate) fn now_ns() -> u64 {
+    // SAFETY: no preconditions; NMI safe.
+    unsafe { ffi::stopwatch_now_ns() }
+}
+
+/// `local_clock()`: the clock of printk timestamps (dmesg's `[s.us]`).
+pub(crate) fn printk_clock_ns() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_printk_clock_ns() }
+}
+
+/// `msecs_to_jiffies(ms)`.
+pub(crate) fn msecs_to_jiffies(ms: u32) -> core::ffi::c_ulong {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_msecs_to_jiffies(ms) }
+}
+
+/// Busy-waits `us` microseconds (`udelay()`).
+pub(crate) fn udelay(us: u32) {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_udelay(us) }
+}
+
+// --- CPUs ----------------------------------------------------------------
+
+/// `nr_cpu_ids`: CPU ids are below it.
+pub(crate) fn nr_cpu_ids() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_nr_cpu_ids() }
+}
+
+/// Whether `cpu` exists and is online.
+#[inline(always)]
+pub(crate) fn cpu_online(cpu: u32) -> bool {
+    // SAFETY: the C side checks `cpu < nr_cpu_ids`.
+    unsafe { ffi::stopwatch_cpu_online(cpu) }
+}
+
+/// Number of online CPUs.
+pub(crate) fn num_online_cpus() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_num_online_cpus() }
+}
+
+/// Address of `cpu_online_mask`.
+pub(crate) fn cpu_online_mask() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_cpu_online_mask() as u64 }
+}
+
+/// A `struct cpumask` that lives as long as the kernel: `cpumask_of()`.
+#[derive(Clone, Copy)]
+pub(crate) struct StaticCpumask(*const c_void);
+
+// SAFETY: the mask is static and never written.
+unsafe impl Send for StaticCpumask {}
+// SAFETY: as above.
+unsafe impl Sync for StaticCpumask {}
+
+impl StaticCpumask {
+    /// The mask of `cpu` alone; `None` if there is no such CPU.
+    pub(crate) fn of(cpu: u32) -> Option<Self> {
+        // SAFETY: the C side checks `cpu < nr_cpu_ids`.
+        let mask = unsafe { ffi::stopwatch_cpumask_of(cpu) };
+        (!mask.is_null()).then_some(Self(mask))
+    }
+
+    /// The mask, for C.
+    pub(crate) fn as_ptr(self) -> *const c_void {
+        self.0
+    }
+}
+
+/// Number of CPUs in the cpumask at `mask`, 0 for NULL.
+///
+/// # Safety
+///
+/// `mask` is NULL or points to a live `struct cpumask`.
+#[inline(always)]
+pub(crate) unsafe fn cpumask_weight(mask: u64) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { ffi::stopwatch_cpumask_weight(mask as *const c_void) }
+}
+
+// --- scheduling ----------------------------------------------------------
+
+/// A section with preemption disabled: enabled again on drop. Nothing in
+/// it may sleep.
+pub(crate) struct NoPreempt(());
+
+impl NoPreempt {
+    /// Disables preemption until the guard is dropped.
+    pub(crate) fn new() -> Self {
+        // SAFETY: paired with the enable in `drop`.
+        unsafe { ffi::stopwatch_preempt_disable() };
+        Self(())
+    }
+}
+
+impl Drop for NoPreempt {
+    fn drop(&mut self) {
+        // SAFETY: paired with the disable in `new`.
+        unsafe { ffi::stopwatch_preempt_enable() };
+    }
+}
+
+/// `cpu_relax()`: a pause in a busy-wait loop.
+pub(crate) fn cpu_relax() {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_cpu_relax() }
+}
+
+/// `synchronize_rcu()`: waits until every CPU has left any section with
+/// preemption disabled (a probe handler runs in one) begun before it.
+pub(crate) fn synchronize_rcu() {
+    // SAFETY: called from process context (may sleep).
+    unsafe { ffi::stopwatch_synchronize_rcu() }
+}
+
+// --- debugfs files -------------------------------------------------------
+
+/// Writes the text of a file.
+pub(crate) type ReadFn<T> = fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result;
+/// Takes a write to a file: the bytes written (at most 64; longer writes
+/// are `EINVAL` before this is called).
+pub(crate) type WriteFn<T> = fn(&T, &[u8]) -> Result;
+
+/// A debugfs file over a `T`. Its mode follows its handlers: 0400
+/// read-only, 0200 write-only, 0600 both.
+pub(crate) struct FileSpec<T: 'static> {
+    /// File name.
+    pub(crate) name: &'static CStr,
+    /// What reading shows.
+    pub(crate) read: Option<ReadFn<T>>,
+    /// What writing does.
+    pub(crate) write: Option<WriteFn<T>>,
+}
+
+/// A Rust-ABI dispatch function stored for C (`struct sw_file`).
+type ShowFn = unsafe fn(*mut c_void, &SwFile) -> c_int;
+/// See [`ShowFn`].
+type StoreFn = unsafe fn(&SwFile, &[u8]) -> c_int;
+
+/// One file as C holds it (`struct sw_file`).
+///
+/// # Invariants
+///
+/// `data` points to the `T` and `spec` to the `FileSpec<T>` that `show`
+/// and `write` were instantiated for; both outlive the file.
+#[repr(C)]
+struct SwFile {
+    /// The `T`.
+    data: *const c_void,
+    /// The `FileSpec<T>`.
+    spec: *const c_void,
+    /// `show_file::<T>` if the file can be read.
+    show: Option<ShowFn>,
+    /// `store_file::<T>` if the file can be written.
+    write: Option<StoreFn>,
+}
+
+/// `core::fmt` output into a `struct seq_file`.
+struct SeqWriter(*mut c_void);
+
+impl fmt::Write for SeqWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // SAFETY: `self.0` is the seq_file of the `show` call in progress.
+        match unsafe { ffi::stopwatch_seq_write(self.0, s.as_ptr(), s.len()) } {
+            0 => Ok(()),
+            _ => Err(fmt::Error),
+        }
+    }
+}
+
+/// A [`ReadFn`] with its data, as something `format_args!` can show.
+struct Shown<'a, T: 'static>(&'a T, ReadFn<T>);
+
+impl<T> fmt::Display for Shown<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.1)(self.0, f)
+    }
+}
+
+/// Shows a file whose [`SwFile`] was made for `T`.
+///
+/// # Safety
+///
+/// `file` was made by [`Files::<T>::new`] and its [`Files`] is alive.
+unsafe fn show_file<T: 'static>(m: *mut c_void, file: &SwFile) -> c_int {
+    // SAFETY: by the `SwFile` invariants and the caller, `spec` and `data`
+    // point to the live `FileSpec<T>` and `T`.
+    let (spec, data) = unsafe { (&*file.spec.cast::<FileSpec<T>>(), &*file.data.cast::<T>()) };
+    let Some(read) = spec.read else {
+        return EINVAL.to_errno();
+    };
+    match fmt::write(&mut SeqWriter(m), format_args!("{}", Shown(data, read))) {
+        Ok(()) => 0,
+        // services.c turns this into a retry if the buffer overflowed.
+        Err(_) => ENOMEM.to_errno(),
+    }
+}
+
+/// Writes a file whose [`SwFile`] was made for `T`.
+///
+/// # Safety
+///
+/// As for [`show_file`].
+unsafe fn store_file<T: 'static>(file: &SwFile, bytes: &[u8]) -> c_int {
+    // SAFETY: as in `show_file`.
+    let (spec, data) = unsafe { (&*file.spec.cast::<FileSpec<T>>(), &*file.data.cast::<T>()) };
+    match spec.write.map(|write| write(data, bytes)) {
+        Some(Ok(())) => 0,
+        Some(Err(e)) => e.to_errno(),
+        None => EPERM.to_errno(),
+    }
+}
+
+/// Called by services.c to show a file.
+///
+/// # Safety
+///
+/// `m` is the seq_file being shown; `file` is a `struct sw_file` given to
+/// `stopwatch_debugfs_file()` whose directory has not been removed.
+#[no_mangle]
+unsafe extern "C" fn stopwatch_file_show(m: *mut c_void, file: *const SwFile) -> c_int {
+    // SAFETY: guaranteed by the caller; the `Files` that owns `*file`
+    // removes the directory (waiting for this call) before freeing it.
+    let file = unsafe { &*file };
+    match file.show {
+        // SAFETY: `show` was instantiated for the type of `file`'s data.
+        Some(show) => unsafe { show(m, file) },
+        None => EINVAL.to_errno(),
+    }
+}
+
+/// Called by services.c for a write of `len` bytes at `buf`.
+///
+/// # Safety
+///
+/// As for [`stopwatch_file_show`]; `buf` is valid for `len` bytes.
+#[no_mangle]
+unsafe extern "C" fn stopwatch_file_write(
+    file: *const SwFile,
+    buf: *const u8,
+    len: usize,
+) -> c_int {
+    // SAFETY: guaranteed by the caller.
+    let (file, bytes) = unsafe { (&*file, core::slice::from_raw_parts(buf, len)) };
+    match file.write {
+        // SAFETY: `write` was instantiated for the type of `file`'s data.
+        Some(store) => unsafe { store(file, bytes) },
+        None => EPERM.to_errno(),
+    }
+}
+
+/// `/sys/kernel/debug/NAME/` and the data its files show.
+///
+/// # Invariants
+///
+/// `dir` is the directory holding one file per entry of `files`, each
+/// pointing into `data` and a `'static` spec. `files` is never resized
+/// (C holds pointers into it). Dropping removes the directory first, which
+/// waits for handlers in progress; the fields, data last, go after that.
+pub(crate) struct Files<T: 'static> {
+    /// The directory (a `struct dentry`).
+    dir: *mut c_void,
+    /// The files, as C holds them.
+    files: KVec<SwFile>,
+    /// What they show.
+    data: Pin<KBox<T>>,
+}
+
+// SAFETY: the raw pointers are only used to remove the directory; `T` is
+// shared with the handlers, which only get `&T`.
+unsafe impl<T: Sync> Send for Files<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for Files<T> {}
+
+impl<T: Sync + 'static> Files<T> {
+    /// Creates `/sys/kernel/debug/name/` with one file per spec, over
+    /// `data`. On error nothing is left behind.
+    pub(crate) fn new(
+        name: &'static CStr,
+        data: Pin<KBox<T>>,
+        specs: &'static [FileSpec<T>],
+    ) -> Result<Self> {
+        let mut files = KVec::with_capacity(specs.len(), GFP_KERNEL)?;
+        let ptr: *const T = &*data;
+        for spec in specs {
+            files.push(
+                SwFile {
+                    data: ptr.cast(),
+                    spec: core::ptr::from_ref(spec).cast(),
+                    show: spec.read.map(|_| show_file::<T> as ShowFn),
+                    write: spec.write.map(|_| store_file::<T> as StoreFn),
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let mut dir = core::ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated; `dir` is a valid destination.
+        kernel::error::to_result(unsafe { ffi::stopwatch_debugfs_dir(c_str(name), &mut dir) })?;
+        // From here on, dropping `this` removes the directory.
+        let this = Self { dir, files, data };
+        for (spec, file) in specs.iter().zip(this.files.iter()) {
+            // SAFETY: `dir` is live; `file` stays at this address and
+            // valid until `drop` removes `dir` (type invariants).
+            kernel::error::to_result(unsafe {
+                ffi::stopwatch_debugfs_file(
+                    this.dir,
+                    c_str(spec.name),
+                    core::ptr::from_ref(file).cast(),
+                )
+            })?;
+        }
+        Ok(this)
+    }
+}
+
+impl<T: 'static> core::ops::Deref for Files<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+impl<T: 'static> Drop for Files<T> {
+    fn drop(&mut self) {
+        // SAFETY: `dir` is the live directory (type invariants); after
+        // this returns no handler uses `files` or `data`, which drop next.
+        unsafe { ffi::stopwatch_debugfs_remove(self.dir) };
+    }
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The files under `/sys/kernel/debug/stopwatch/`: what each shows and
+//! what writing to it does. The text of records and instances is
+//! `logic::text`; what is live (per-CPU state, counters) is formatted here.
+//! Field names are documented in `Documentation/stopwatch.rst`; changing
+//! one is an interface change.
+
+use crate::{
+    hot::Relaxed,
+    lists::Kernel,
+    logic::{
+        analysis::StopLog,
+        comm::{comm_str, Comm},
+        control,
+        live::{CpuLive, StopPosition},
+        record::{StopState, TouchSource, FORMAT_VERSION},
+        text::{CpuList, EventLine, Ms, Names, Secs, StopLine, Sym},
+    },
+    probes::PROBES,
+    recorder::Recorder,
+    seam,
+    services::{self, FileSpec},
+};
+use core::fmt::{self, Display, Formatter};
+use kernel::prelude::*;
+
+/// Every file, in the order `ls` shows them.
+pub(crate) static FILES: [FileSpec<Recorder>; 9] = [
+    read_only(c"events", events),
+    read_only(c"cpus", cpus),
+    read_only(c"stops", stops),
+    read_only(c"stats", stats),
+    read_write(c"enable", read_enable, write_enable),
+    FileSpec {
+        name: c"clear",
+        read: None,
+        write: Some(write_clear),
+    },
+    read_write(c"buffer_size", read_buffer_size, write_buffer_size),
+    read_write(c"warn_percent", read_warn_percent, write_warn_percent),
+    read_only(c"format", format),
+];
+
+/// A file that can only be read.
+const fn read_only(
+    name: &'static core::ffi::CStr,
+    read: services::ReadFn<Recorder>,
+) -> FileSpec<Recorder> {
+    FileSpec {
+        name,
+        read: Some(read),
+        write: None,
+    }
+}
+
+/// A file that can be read and written.
+const fn read_write(
+    name: &'static core::ffi::CStr,
+    read: services::ReadFn<Recorder>,
+    write: services::WriteFn<Recorder>,
+) -> FileSpec<Recorder> {
+    FileSpec {
+        name,
+        read: Some(read),
+        write: Some(write),
+    }
+}
+
+/// A control write's parse failure: `EINVAL`, nothing changed.
+fn einval(_: control::Invalid) -> Error {
+    EINVAL
+}
+
+/// `enable` read.
+fn read_enable(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", u8::from(rec.enabled.load(Relaxed)))
+}
+
+/// `enable` write: `0` or `1`.
+fn write_enable(rec: &Recorder, input: &[u8]) -> Result {
+    let on = control::parse_enable(input).map_err(einval)?;
+    rec.enabled.store(on, Relaxed);
+    Ok(())
+}
+
+/// `clear` write: `1`.
+fn write_clear(rec: &Recorder, input: &[u8]) -> Result {
+    control::parse_clear(input).map_err(einval)?;
+    rec.clear();
+    Ok(())
+}
+
+/// `buffer_size` read.
+fn read_buffer_size(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", rec.ring_records.load(Relaxed))
+}
+
+/// `buffer_size` write: only while disabled (`EBUSY` otherwise).
+fn write_buffer_size(rec: &Recorder, input: &[u8]) -> Result {
+    let records = control::parse_buffer_size(input).map_err(einval)?;
+    rec.resize(records)
+}
+
+/// `warn_percent` read.
+fn read_warn_percent(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", rec.warn_percent.load(Relaxed))
+}
+
+/// `warn_percent` write: 1..=100.
+fn write_warn_percent(rec: &Recorder, input: &[u8]) -> Result {
+    let percent = control::parse_warn_percent(input).map_err(einval)?;
+    rec.warn_percent.store(percent, Relaxed);
+    Ok(())
+}
+
+/// `format` read: the record format version.
+fn format(_: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{FORMAT_VERSION}")
+}
+
+/// Names from kallsyms and the recorder's comm cache.
+pub(crate) struct KernelNames<'a>(pub(crate) &'a Recorder);
+
+impl Names for KernelNames<'_> {
+    fn symbol(&self, f: &mut Formatter<'_>, addr: u64) -> fmt::Result {
+        f.write_str(seam::Symbol::of(addr).as_str())
+    }
+
+    fn comm(&self, pid: u32) -> Option<Comm> {
+        self.0.comm_of(pid)
+    }
+}
+
+/// `comm/pid` of the task the watchdog last saw on a CPU (its name as
+/// seen then, not looked up now).
+struct CheckedTask<'a>(&'a CpuLive);
+
+impl Display for CheckedTask<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let comm = self.0.check_comm();
+        write!(f, "{}/{}", comm_str(&comm), self.0.check_pid.load(Relaxed))
+    }
+}
+
+/// `events`: every record in the rings, in time order.
+fn events(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    let records = rec.snapshot().map_err(|_| fmt::Error)?;
+    let names = KernelNames(rec);
+    for r in records.iter() {
+        writeln!(
+            f,
+            "{}",
+            EventLine {
+                rec: r,
+                names: &names
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `/sys/kernel/debug/stopwatch/cpus`: a summary line, then one
+/// line per CPU.
+fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    let now = services::now_ns();
+    let names = KernelNames(rec);
+    let online = rec.online_cpus().map_err(|_| fmt::Error)?;
+
+    // The stop_machine instance CPUs are waiting in, if any.
+    let waiting_in = rec.cpus.iter().find_map(|c| match c.stop()? {
+        StopPosition {
+            stop,
+            state: StopState::Prepare,
+            ..
+        } if stop != 0 => Some(stop),
+        _ => None,
+    });
+    match waiting_in {
+        None => writeln!(
+            f,
+            "# now={} stop=- (no CPU waits in stop_machine)",
+            Secs(now)
+        )?,
+        Some(stop) => {
+            let mut waiting = KVec::new();
+            let mut culprits = KVec::new();
+            let mut since = now;
+            for &cpu in online.iter() {
+                let Some(live) = rec.cpu(u32::from(cpu)) else {
+                    continue;
+                };
+                if !live.in_stop(stop) {
+                    culprits.push(cpu, GFP_KERNEL).map_err(|_| fmt::Error)?;
+                } else if let Some(StopPosition {
+                    state: StopState::Prepare,
+                    since_ns,
+                    ..
+                }) = live.stop()
+                {
+                    since = since.min(since_ns);
+                    waiting.push(cpu, GFP_KERNEL).map_err(|_| fmt::Error)?;
+                }
+            }
+            write!(
+                f,
+                "# now={} stop={stop} state=PREPARE waiting_ms={} waiting_cpus={} culprit_cpus={}",
+                Secs(now),
+                Ms(now.saturating_sub(since)),
+                CpuList(&waiting),
+                CpuList(&culprits)
+            )?;
+            if let Some(live) = culprits.first().and_then(|&c| rec.cpu(u32::from(c))) {
+                write!(f, " culprit_task={}", CheckedTask(live))?;
+            }
+            writeln!(f)?;
+        }
+    }
+
+    for (cpu, live) in rec.cpus.iter().enumerate() {
+        write!(
+            f,
+            "cpu={cpu} online={}",
+            u8::from(services::cpu_online(cpu as u32))
+        )?;
+        let touch = live.touch_ns.load(Relaxed);
+        let work = live.work_ns.load(Relaxed);
+        if touch == 0 && work == 0 {
+            f.write_str(" touch_age_ms=- touch_source=- touch_caller=-")?;
+        } else if work >= touch {
+            write!(
+                f,
+                " touch_age_ms={} touch_source=work touch_caller=-",
+                Ms(now.saturating_sub(work))
+            )?;
+        } else {
+            let name = TouchSource::from_u8(live.touch_source.load(Relaxed) as u8)
+                .map_or("?", TouchSource::name);
+            write!(
+                f,
+                " touch_age_ms={} touch_source={name} touch_caller={}",
+                Ms(now.saturating_sub(touch)),
+                Sym(&names, live.touch_caller.load(Relaxed))
+            )?;
+        }
+        let check = live.check_ns.load(Relaxed);
+        if check == 0 {
+            f.write_str(" check_age_ms=- task=-")?;
+        } else {
+            write!(
+                f,
+                " check_age_ms={} task={}",
+                Ms(now.saturating_sub(check)),
+                CheckedTask(live)
+            )?;
+        }
+        match live.stop() {
+            Some(p) => writeln!(
+                f,
+                " stop={} state={} in_state_ms={}",
+                p.stop,
+                p.state.name(),
+                Ms(now.saturating_sub(p.since_ns))
+            )?,
+            None => writeln!(f, " stop=- state=- in_state_ms=-")?,
+        }
+    }
+    Ok(())
+}
+
+/// Writes `/sys/kernel/debug/stopwatch/stops`: the newest instances still
+/// in the rings, oldest first.
+fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    let records = rec.snapshot().map_err(|_| fmt::Error)?;
+    let log = StopLog::<Kernel>::from_records(&records).map_err(|_| fmt::Error)?;
+    let online = rec.online_cpus().map_err(|_| fmt::Error)?;
+    let names = KernelNames(rec);
+    let now_ns = services::now_ns();
+    // The task the watchdog last saw on a CPU, if it has checked it.
+    let task_on = |cpu: u16| {
+        let live = rec.cpu(u32::from(cpu))?;
+        (live.check_ns.load(Relaxed) != 0).then(|| live.check_pid.load(Relaxed))
+    };
+    for s in log.stops.iter() {
+        writeln!(
+            f,
+            "{}",
+            StopLine {
+                stop: s,
+                now_ns,
+                online: &online,
+                names: &names,
+                task_on: &task_on,
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `/sys/kernel/debug/stopwatch/stats`.
+fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    let counts = rec.ring_counts().map_err(|_| fmt::Error)?;
+    let torn = rec.torn.load(Relaxed);
+    writeln!(
+        f,
+        "format={FORMAT_VERSION} enabled={} buffer_size={} warn_percent={} layout_errors={}",
+        u8::from(rec.enabled.load(Relaxed)),
+        rec.ring_records.load(Relaxed),
+        rec.warn_percent.load(Relaxed),
+        rec.layout_errors.load(Relaxed)
+    )?;
+    // Both clocks read back to back: record time + (printk_ns - mono_ns)
+    // is the dmesg time of a record.
+    let mono = services::now_ns();
+    let printk = services::printk_clock_ns();
+    writeln!(f, "clock mono_ns={mono} printk_ns={printk}")?;
+    let (mut written, mut overwritten, mut coalesced) = (0u64, 0u64, 0u64);
+    for (cpu, live) in rec.cpus.iter().enumerate() {
+        let c = counts.get(cpu).copied().unwrap_or_default();
+        let co = live.coalesced.load(Relaxed);
+        written += c.written;
+        overwritten += c.overwritten;
+        coalesced += co;
+        writeln!(
+            f,
+            "cpu={cpu} written={} overwritten={} in_ring={} coalesced={co} lockup_threshold_ms={}",
+            c.written,
+            c.overwritten,
+            c.written - c.overwritten,
+            Ms(live.lockup_threshold_ns())
+        )?;
+    }
+    let mut missed = 0;
+    for (index, spec) in PROBES.iter().enumerate() {
+        let hits: u64 = rec.cpus.iter().map(|c| c.hits[index].load(Relaxed)).sum();
+        let nmissed = seam::probe_nmissed(index);
+        missed += nmissed;
+        writeln!(
+            f,
+            "probe={:?} kind={} hits={hits} nmissed={nmissed}",
+            spec.symbol,
+            if spec.paired { "kretprobe" } else { "kprobe" }
+        )?;
+    }
+    writeln!(
+        f,
+        "total written={written} overwritten={overwritten} in_ring={} coalesced={coalesced} missed={missed} torn={torn}",
+        written - overwritten
+    )
+}

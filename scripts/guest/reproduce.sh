@@ -1,0 +1,50 @@
+# shellcheck shell=sh
+# The guest side of scripts/reproduce (busybox sh): set the watchdog
+# threshold, load stopwatch and the storm, run the workload, let the
+# kernel's reports and a few storm calls come, then dump everything in
+# `=== section` blocks for the host to read. Settings come from the
+# environment: THRESH STORM PERIOD_MS WORKLOAD, and for the workloads
+# HOG_CPU HOG_SECONDS TOUCH_MS (hog), PROCS (oom), OOM_SECONDS (memcg).
+D=/sys/kernel/debug/stopwatch
+dmesg -n 1
+echo "$THRESH" >/proc/sys/kernel/watchdog_thresh || { echo "=== error watchdog_thresh"; exit 3; }
+insmod /stopwatch/stopwatch.ko || { echo "=== error insmod stopwatch"; exit 3; }
+if [ "$STORM" = 1 ]; then
+	insmod /stopwatch/stopwatch_storm.ko period_ms="$PERIOD_MS" || { echo "=== error insmod storm"; exit 3; }
+fi
+# Let the storm run and stopwatch measure the watchdog's period.
+sleep 2
+storm_calls() { sed -n 's/^calls=\([0-9]*\) .*/\1/p' /sys/kernel/debug/stopwatch_storm/stats 2>/dev/null || echo 0; }
+case "$WORKLOAD" in
+oom) sh /stopwatch/global-oom.sh "$PROCS" ;;
+memcg) sh /stopwatch/memcg-oom.sh "$OOM_SECONDS" ;;
+hog)
+	insmod /stopwatch/stopwatch_hog.ko cpu="$HOG_CPU" seconds="$HOG_SECONDS" touch_ms="$TOUCH_MS" ||
+		{ echo "=== error insmod hog"; exit 3; }
+	i=0
+	# Nothing in userspace runs while the incident lasts (every CPU is in
+	# a stopper or the hog): poll for the hog's end, then read.
+	while [ $i -lt $((HOG_SECONDS * 10 + 100)) ]; do
+		[ $i -gt 5 ] && grep -q 'running=0' /sys/kernel/debug/stopwatch_hog/stats && break
+		usleep 100000
+		i=$((i + 1))
+	done
+	;;
+esac
+# Give the kernel's report and a few storm calls time to come.
+sleep $((2 * THRESH + 1))
+before=$(storm_calls)
+sleep $((PERIOD_MS * 3 / 1000 + 1))
+echo "=== recovery storm_calls_before=$before storm_calls_after=$(storm_calls)"
+echo 0 >$D/enable
+echo "=== stops"; cat $D/stops
+echo "=== cpus"; cat $D/cpus
+echo "=== stats"; cat $D/stats
+echo "=== events"; cat $D/events
+echo "=== unload"
+for m in stopwatch_hog stopwatch_storm stopwatch; do
+	grep -q "^$m " /proc/modules || continue
+	if rmmod $m; then echo "rmmod $m ok"; else echo "rmmod $m failed"; fi
+done
+echo "=== dmesg"; dmesg
+echo "=== end"
