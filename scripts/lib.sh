@@ -117,10 +117,11 @@ sw_bzimage() {
 	printf '%s/arch/x86/boot/bzImage\n' "$(sw_kdir)"
 }
 
-# Where the out-of-tree modules are built (`make M=... MO=...`): outside the
-# repo, one directory per kernel tree.
+# Where the out-of-tree modules are built: outside the repo, one directory
+# per kernel tree, holding a mirror of the sources in src/ (scripts/modules
+# builds with `make M=DIR/src`; the .ko files are found below DIR).
 sw_modules_dir() {
 	local kdir
 	kdir=$(sw_kdir)
-	printf '%s/modules/%s\n' "$SW_CACHE" "$(printf '%s' "$kdir" | sw_hash)"
+	printf '%s/modules/%s\n' "$SW_CACHE" "$(printf 'mirrored %s' "$kdir" | sw_hash)"
 }
