@@ -15,13 +15,17 @@
 #   make clean      remove the module build products (the kernel stays)
 #
 # KERNEL=6.12 selects the LTS kernel for every target (default 7.3; `make
-# test` without KERNEL= tests both). KDIR=/path uses a kernel tree you
-# built instead of the cached one.
+# test` without KERNEL= tests both). FLAVOUR=seed-fix builds the kernel
+# with the seed's multi_cpu_stop() change. KDIR=/path uses a kernel tree
+# you built instead of the cached one.
 # STOPWATCH_CACHE=/path moves the cache (default ~/.cache/stopwatch).
 
 export KDIR
 ifdef KERNEL
 export STOPWATCH_KERNEL := $(KERNEL)
+endif
+ifdef FLAVOUR
+export STOPWATCH_FLAVOUR := $(FLAVOUR)
 endif
 # rustup's tools may be missing from a non-login shell's PATH (CI).
 export PATH := $(HOME)/.cargo/bin:$(PATH)

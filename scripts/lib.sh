@@ -32,6 +32,12 @@ SW_KERNEL=${STOPWATCH_KERNEL:-7.3}
 # Every kernel `make test` covers, in the order it runs them.
 SW_KERNELS="7.3 6.12"
 
+# Flavour of the test kernel: STOPWATCH_FLAVOUR=stock (default), or a name
+# with patches in scripts/patches/NAME/ and/or options in
+# scripts/config/flavour-NAME.fragment (`make FLAVOUR=`). `seed-fix` is the
+# seed's one-line change to multi_cpu_stop(), for evaluation.
+SW_FLAVOUR=${STOPWATCH_FLAVOUR:-stock}
+
 sw_select_kernel() {
 	case "$SW_KERNEL" in
 	7.3)
@@ -81,11 +87,40 @@ sw_toolchain_id() {
 }
 
 # The config fragments of the selected kernel, in merge order: the common
-# one (STOPWATCH_FRAGMENT overrides it, for tests), then the kernel's own.
+# one (STOPWATCH_FRAGMENT overrides it, for tests), the kernel's own, the
+# flavour's.
 sw_fragments() {
 	printf '%s\n' "${STOPWATCH_FRAGMENT:-$SW_ROOT/.config.fragment}"
-	local own=$SW_ROOT/scripts/config/kernel-$SW_KERNEL.fragment
-	[ ! -f "$own" ] || printf '%s\n' "$own"
+	local f
+	for f in "$SW_ROOT/scripts/config/kernel-$SW_KERNEL.fragment" \
+		"$SW_ROOT/scripts/config/flavour-$SW_FLAVOUR.fragment"; do
+		[ ! -f "$f" ] || printf '%s\n' "$f"
+	done
+}
+
+# The flavours there are: stock and every scripts/patches/NAME or
+# scripts/config/flavour-NAME.fragment.
+sw_flavours() {
+	{
+		echo stock
+		find "$SW_ROOT/scripts/patches" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null
+		find "$SW_ROOT/scripts/config" -name 'flavour-*.fragment' -printf '%f\n' 2>/dev/null |
+			sed 's/^flavour-//; s/\.fragment$//'
+	} | sort -u | paste -sd' ' -
+}
+
+# Dies unless the selected flavour exists.
+sw_check_flavour() {
+	case " $(sw_flavours) " in
+	*" $SW_FLAVOUR "*) ;;
+	*) sw_die "unknown STOPWATCH_FLAVOUR '$SW_FLAVOUR' (known: $(sw_flavours))" ;;
+	esac
+}
+
+# The patches of the selected flavour, in apply order (none for stock).
+sw_patches() {
+	[ -d "$SW_ROOT/scripts/patches/$SW_FLAVOUR" ] || return 0
+	find "$SW_ROOT/scripts/patches/$SW_FLAVOUR" -name '*.patch' | sort
 }
 
 # Directory of the configured and built kernel for the selected version,
@@ -93,13 +128,21 @@ sw_fragments() {
 sw_kernel_dir() {
 	sw_select_kernel
 	local key
+	local patches
+	sw_check_flavour
+	patches=$(sw_patches)
 	key=$({
 		echo "recipe $SW_KERNEL_RECIPE"
 		echo "$SW_KPKG $SW_KPKG_VERSION $SW_KPKG_SHA256"
 		sw_fragments | while read -r f; do cat "$f"; done
 		sw_toolchain_id
+		[ -z "$patches" ] || cat $patches
 	} | sw_hash)
-	printf '%s/kernel/%s-%s\n' "$SW_CACHE" "$SW_KERNEL" "$key"
+	if [ "$SW_FLAVOUR" = stock ]; then
+		printf '%s/kernel/%s-%s\n' "$SW_CACHE" "$SW_KERNEL" "$key"
+	else
+		printf '%s/kernel/%s-%s-%s\n' "$SW_CACHE" "$SW_KERNEL" "$SW_FLAVOUR" "$key"
+	fi
 }
 
 # The kernel tree modules build against: KDIR if the user gave one, else
