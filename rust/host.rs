@@ -86,6 +86,21 @@ impl<const N: usize> logic::Alloc for Bounded<N> {
 /// What the tests of several logic files share.
 #[cfg(test)]
 pub(crate) mod testing {
+    use crate::logic::record::{Event, Record};
+
+    /// A millisecond in nanoseconds.
+    pub(crate) const MS: u64 = 1_000_000;
+
+    /// A record at `ts_ms` milliseconds.
+    pub(crate) fn rec(ts_ms: u64, cpu: u16, pid: u32, event: Event) -> Record {
+        Record {
+            ts_ns: ts_ms * MS,
+            cpu,
+            pid,
+            event,
+        }
+    }
+
     /// A small deterministic generator (xorshift64*), so the property tests
     /// need no crate and replay exactly.
     pub(crate) struct Rng(pub(crate) u64);

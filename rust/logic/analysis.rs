@@ -452,19 +452,12 @@ impl<A: Alloc> StopLog<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{logic::record::TouchSource, Bounded, Host};
+    use crate::{
+        logic::record::TouchSource,
+        testing::{rec, MS},
+        Bounded, Host,
+    };
     use alloc::vec::Vec;
-
-    const MS: u64 = 1_000_000;
-
-    fn rec(ts_ms: u64, cpu: u16, pid: u32, event: Event) -> Record {
-        Record {
-            ts_ns: ts_ms * MS,
-            cpu,
-            pid,
-            event,
-        }
-    }
 
     fn state(ts_ms: u64, cpu: u16, stop: u32, state: StopState) -> Record {
         rec(

@@ -357,6 +357,7 @@ mod tests {
             analysis::StopLog,
             record::{StopState, TouchSource},
         },
+        testing::{rec, MS},
         Host,
     };
     use alloc::{format, string::String, vec::Vec};
@@ -484,6 +485,43 @@ mod tests {
     }
 
     #[test]
+    fn arrivals_are_listed_by_cpu() {
+        let records = [
+            rec(
+                0,
+                0,
+                87,
+                Event::StopBegin {
+                    stop: 1,
+                    nr_cpus: 2,
+                    nr_active: 0,
+                    func: 0,
+                },
+            ),
+            rec(
+                1,
+                1,
+                20,
+                Event::CpuState {
+                    stop: 1,
+                    state: StopState::None,
+                },
+            ),
+            rec(
+                2,
+                0,
+                21,
+                Event::CpuState {
+                    stop: 1,
+                    state: StopState::None,
+                },
+            ),
+        ];
+        let line = stop_line(&records, 3);
+        assert!(line.contains(" arrivals_ms=0:+2.000,1:+1.000 "), "{line}");
+    }
+
+    #[test]
     fn touch_callers_stay_one_field() {
         assert_eq!(format!("{}", TouchCallerList(&Fake, None)), "-");
         let mut records = Vec::new();
@@ -519,17 +557,6 @@ mod tests {
         );
         assert_eq!(format!("{}", CpuList(&[])), "-");
         assert_eq!(format!("{}", CpuList(&[0, 2, 3])), "0,2,3");
-    }
-
-    const MS: u64 = 1_000_000;
-
-    fn rec(ts_ms: u64, cpu: u16, pid: u32, event: Event) -> Record {
-        Record {
-            ts_ns: ts_ms * MS,
-            cpu,
-            pid,
-            event,
-        }
     }
 
     /// A held-up instance: CPUs 0 and 1 wait in PREPARE from 11 ms, CPU 2
