@@ -197,7 +197,11 @@ impl Recorder {
             let mut best: Option<(usize, u64)> = None;
             for (cpu, recs) in per_cpu.iter().enumerate() {
                 if let Some(r) = recs.get(next[cpu]) {
-                    if best.is_none_or(|(_, ts)| r.ts_ns < ts) {
+                    let earlier = match best {
+                        Some((_, ts)) => r.ts_ns < ts,
+                        None => true,
+                    };
+                    if earlier {
                         best = Some((cpu, r.ts_ns));
                     }
                 }

@@ -248,7 +248,10 @@ impl Recorder {
         }
         let layout_ok = StopState::from_raw(u64::from(ms.state)).is_some()
             && ms.func != 0
-            && expected_threads.is_none_or(|n| n == ms.num_threads);
+            && match expected_threads {
+                Some(n) => n == ms.num_threads,
+                None => true,
+            };
         live.stop_warned.store(false, Relaxed);
         live.stop_id.store(stop, Relaxed);
         live.stop_since_ns.store(hit.ts_ns, Relaxed);
