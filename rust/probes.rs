@@ -143,7 +143,8 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
 /// unregisters them all (which waits for running handlers) before clearing
 /// `RECORDER`, so the recorder may be freed afterwards.
 pub(crate) struct Probes {
-    /// Not `Send`: unregistration must happen in the module's context.
+    /// Only [`Probes::register`] makes one; the module owns it and drops
+    /// it at unload.
     _private: (),
 }
 

@@ -143,15 +143,15 @@ pub(crate) unsafe fn cpumask_weight(mask: u64) -> u32 {
 // --- scheduling ----------------------------------------------------------
 
 /// A section with preemption disabled: enabled again on drop. Nothing in
-/// it may sleep.
-pub(crate) struct NoPreempt(());
+/// it may sleep. Not `Send`: it must be dropped by the task that made it.
+pub(crate) struct NoPreempt(core::marker::PhantomData<*mut ()>);
 
 impl NoPreempt {
     /// Disables preemption until the guard is dropped.
     pub(crate) fn new() -> Self {
         // SAFETY: paired with the enable in `drop`.
         unsafe { ffi::stopwatch_preempt_disable() };
-        Self(())
+        Self(core::marker::PhantomData)
     }
 }
 
@@ -329,10 +329,11 @@ pub(crate) struct Files<T: 'static> {
 }
 
 // SAFETY: the raw pointers are only used to remove the directory; `T` is
-// shared with the handlers, which only get `&T`.
-unsafe impl<T: Sync> Send for Files<T> {}
+// shared with the handlers, which only get `&T`, and dropped by whoever
+// drops the `Files`.
+unsafe impl<T: Send + Sync> Send for Files<T> {}
 // SAFETY: as above.
-unsafe impl<T: Sync> Sync for Files<T> {}
+unsafe impl<T: Send + Sync> Sync for Files<T> {}
 
 impl<T: Sync + 'static> Files<T> {
     /// Creates `/sys/kernel/debug/name/` with one file per spec, over

@@ -68,6 +68,10 @@ void stopwatch_params(struct sw_params *out)
 
 /* --- probes -------------------------------------------------------------- */
 
+/* The Rust side of every hit: a probe on it would make every hit a nested,
+ * missed one. (What it calls is inlined or NOKPROBE in services.c.) */
+NOKPROBE_SYMBOL(stopwatch_probe_hit);
+
 /* Must match seam::MAX_PROBES. */
 #define SW_MAX_PROBES 16
 
@@ -145,8 +149,13 @@ NOKPROBE_SYMBOL(sw_entry_handler);
  * Paired probes: one kretprobe whose entry handler sees the call and whose
  * return handler sees it return. The kprobe core runs the return handler
  * exactly for the calls whose entry handler ran (if no instance is free,
- * neither runs and nmissed counts it), so entry and return never come
- * unpaired, even while the probe is being registered or removed.
+ * neither runs and nmissed counts it), so no return comes without its
+ * entry, even while the probe is being registered. The converse does not
+ * hold while it is being removed: a call already inside the function when
+ * its kretprobe is unregistered never gets its return handler. That is
+ * harmless only because the recorder is freed right after every probe is
+ * unregistered (Stopwatch's field order in stopwatch_main.rs), so the
+ * state such an entry left is never read again.
  */
 static int sw_paired_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {

@@ -5,9 +5,10 @@
 //! These run in probe handlers, with preemption disabled, possibly with
 //! interrupts off or in NMI context. They only load and store atomics,
 //! read the clock, and push to their own CPU's ring: no locks, no
-//! allocation, no printk, bounded work (the one loop, the culprit search of
-//! an early warning, runs once per CPU per instance and is bounded by the
-//! number of CPUs).
+//! allocation, no printk, bounded work: the loops are over the CPUs
+//! (`touch_all`, the culprit search of an early warning, once per CPU per
+//! instance), over the [`super::OPEN_STOPS`] open-instance slots, and over
+//! the at most four states a CPU can catch up on in one spin.
 
 use super::Recorder;
 use crate::{
