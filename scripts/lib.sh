@@ -155,6 +155,19 @@ sw_kdir() {
 	fi
 }
 
+# The .ko files of the last module build for `sw_kdir`, from its
+# modules.order (a module whose source is gone is not listed).
+sw_module_files() {
+	local src
+	src=$(sw_modules_dir)/src
+	[ -f "$src/modules.order" ] || return 0
+	# Entries are paths of the .o (or .ko), relative to src or absolute.
+	sed 's/\.k\?o$/.ko/' "$src/modules.order" | while read -r m; do
+		case "$m" in /*) ;; *) m=$src/$m ;; esac
+		[ ! -f "$m" ] || printf '%s\n' "$m"
+	done
+}
+
 # The bzImage that goes with `sw_kdir`.
 sw_bzimage() {
 	printf '%s/arch/x86/boot/bzImage\n' "$(sw_kdir)"

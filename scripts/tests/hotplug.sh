@@ -18,7 +18,14 @@ check "hog loads idle" insmod /stopwatch/stopwatch_hog.ko start=0 cpu=1 seconds=
 check "storm loads (period 50 ms)" insmod /stopwatch/stopwatch_storm.ko period_ms=50
 sleep 1
 echo 1 >/sys/kernel/debug/stopwatch_hog/run
-sleep 3
+# Read as soon as the run is over: `stops` keeps the newest 32 instances,
+# and the storm makes one every 50 ms or so.
+i=0
+while [ $i -lt 100 ] && ! grep -q '^runs=1 running=0 ' /sys/kernel/debug/stopwatch_hog/stats; do
+	usleep 100000
+	i=$((i + 1))
+done
+usleep 200000
 check "stops shows a storm instance that waited >= 1.5 s for CPU 1" \
 	sh -c "grep 'caller=stopwatch_storm/' $D/stops | grep -Eq 'longest_prepare_ms=(1[5-9][0-9]{2}|[2-9][0-9]{3})\\.[0-9]+ .* culprit=1 '"
 check "storm unloads after a held-up call" rmmod stopwatch_storm
