@@ -88,8 +88,8 @@ oom_scenario() {
 		sh -c "test '$oom_cpu' != - && test '$(value culprit)' = '$oom_cpu'"
 	check "[$tag] culprit task is the task that hit the OOM" \
 		sh -c "test '$(value oom_task)' != - && test '$(value culprit_task)' = '$(value oom_task)'"
-	check "[$tag] the culprit's touches include dump_tasks' (one per 1024 tasks)" \
-		test "$(value dump_touches)" = "$(value expected_dump_touches)"
+	check "[$tag] the culprit's touches include dump_tasks' (one per 1024 tasks, at most)" \
+		sh -c "test '$(value dump_touches)' -ge 1 && test '$(value dump_touches)' -le '$(value expected_dump_touches)'"
 	check "[$tag] the waiters waited in PREPARE past the threshold" test "$(value waiters)" != -
 	check "[$tag] rmmod of stopwatch and the storm is clean" test "$(value rmmod_ok)" = 2
 	rm -f "$out"
