@@ -101,6 +101,22 @@ pub(crate) mod testing {
         }
     }
 
+    /// `stop_begin` of instance `stop` for `nr_cpus` CPUs, `fn` at `func`,
+    /// called by pid 87 on CPU 0.
+    pub(crate) fn begin(ts_ms: u64, stop: u32, nr_cpus: u16, func: u64) -> Record {
+        rec(
+            ts_ms,
+            0,
+            87,
+            Event::StopBegin {
+                stop,
+                nr_cpus,
+                nr_active: 0,
+                func,
+            },
+        )
+    }
+
     /// A small deterministic generator (xorshift64*), so the property tests
     /// need no crate and replay exactly.
     pub(crate) struct Rng(pub(crate) u64);

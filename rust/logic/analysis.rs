@@ -481,17 +481,7 @@ mod tests {
     }
 
     fn begin(ts_ms: u64, stop: u32, nr_cpus: u16) -> Record {
-        rec(
-            ts_ms,
-            0,
-            87,
-            Event::StopBegin {
-                stop,
-                nr_cpus,
-                nr_active: 0,
-                func: 0xffff_ffff_a000_0000,
-            },
-        )
+        crate::testing::begin(ts_ms, stop, nr_cpus, 0xffff_ffff_a000_0000)
     }
 
     /// The seed's incident: 4 CPUs, CPU 2 runs a hog (pid 91) that touches

@@ -357,7 +357,7 @@ mod tests {
             analysis::StopLog,
             record::{StopState, TouchSource},
         },
-        testing::{rec, MS},
+        testing::{begin, rec, MS},
         Host,
     };
     use alloc::{format, string::String, vec::Vec};
@@ -487,17 +487,7 @@ mod tests {
     #[test]
     fn arrivals_are_listed_by_cpu() {
         let records = [
-            rec(
-                0,
-                0,
-                87,
-                Event::StopBegin {
-                    stop: 1,
-                    nr_cpus: 2,
-                    nr_active: 0,
-                    func: 0,
-                },
-            ),
+            begin(0, 1, 2, 0),
             rec(
                 1,
                 1,
@@ -525,17 +515,7 @@ mod tests {
     fn touch_callers_stay_one_field() {
         assert_eq!(format!("{}", TouchCallerList(&Fake, None)), "-");
         let mut records = Vec::new();
-        records.push(rec(
-            0,
-            1,
-            87,
-            Event::StopBegin {
-                stop: 1,
-                nr_cpus: 2,
-                nr_active: 0,
-                func: 0,
-            },
-        ));
+        records.push(begin(0, 1, 2, 0));
         for (t, caller) in [0xee, 0xdd, 0xdd, 1, 2, 3].into_iter().enumerate() {
             let source = TouchSource::Plain;
             records.push(rec(1 + t as u64, 0, 91, Event::Touch { source, caller }));
@@ -564,17 +544,7 @@ mod tests {
     fn held_up(finished: bool) -> Vec<Record> {
         let mut v = Vec::new();
         v.push(rec(1, 2, 91, Event::WatchdogCheck { touch_age_ns: 0 }));
-        v.push(rec(
-            10,
-            0,
-            87,
-            Event::StopBegin {
-                stop: 4,
-                nr_cpus: 3,
-                nr_active: 0,
-                func: 0xf00,
-            },
-        ));
+        v.push(begin(10, 4, 3, 0xf00));
         for cpu in [0, 1] {
             let pid = 20 + u32::from(cpu);
             for st in [StopState::None, StopState::Prepare] {
