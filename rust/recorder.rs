@@ -179,7 +179,11 @@ impl Recorder {
         let mut torn = 0;
         let mut total = 0;
         for ring in rings.rings.iter() {
-            let mut recs = KVVec::with_capacity(ring.capacity(), GFP_KERNEL)?;
+            // Room for what the ring holds now, not for its capacity (up to
+            // 32 MiB per CPU); records written meanwhile grow the list.
+            let held = ring.counts();
+            let held = (held.written - held.overwritten) as usize;
+            let mut recs = KVVec::with_capacity(held, GFP_KERNEL)?;
             let counts = ring.snapshot(|words| {
                 // Records we cannot decode were not written by us.
                 match Record::decode(words) {

@@ -113,11 +113,6 @@ impl<S: Deref<Target = [Slot]>> Ring<S> {
         })
     }
 
-    /// Slots in the ring.
-    pub(crate) fn capacity(&self) -> usize {
-        self.slots.len()
-    }
-
     /// Slot of write number `n`.
     fn slot(&self, n: u64) -> &Slot {
         // `slots.len()` is a power of two (type invariant), so masking keeps
