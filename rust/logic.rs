@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! stopwatch's pure logic: the record format, the ring, the comm cache,
-//! the live per-CPU state, the analysis of `stop_machine` instances, their text, and the parsing
-//! of control writes.
+//! the live per-CPU state, what it says about a `stop_machine` call in
+//! flight (`diagnosis`), the analysis of recorded instances, their text,
+//! and the parsing of control writes.
 //!
 //! Everything below depends on `core` only. The same files are a module
 //! of every kernel module that needs them (`stopwatch.ko` on 6.12 and 7.3,
@@ -14,6 +15,7 @@
 pub(crate) mod analysis;
 pub(crate) mod comm;
 pub(crate) mod control;
+pub(crate) mod diagnosis;
 pub(crate) mod live;
 pub(crate) mod record;
 pub(crate) mod ring;

@@ -33,6 +33,8 @@ pub(crate) enum Handler {
     CpuStop,
     /// `stop_machine_yield()`, called once per spin of `multi_cpu_stop()`.
     CpuSpin,
+    /// `add_taint()`: the soft-lockup report's taint.
+    Taint,
 }
 
 /// One probe: where and what.
@@ -42,6 +44,9 @@ pub(crate) struct ProbeSpec {
     /// A kretprobe with an entry handler (hits at entry and at the return
     /// of the same call, always paired) rather than an entry kprobe.
     pub(crate) paired: bool,
+    /// An entry kprobe whose handler runs with interrupts off: never
+    /// jump-optimised (see [`irqs_off`]).
+    pub(crate) irqs_off: bool,
     /// What to do on a hit.
     pub(crate) handler: Handler,
 }
@@ -51,6 +56,27 @@ const fn entry(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
     ProbeSpec {
         symbol,
         paired: false,
+        irqs_off: false,
+        handler,
+    }
+}
+
+/// An entry probe whose handler no interrupt can land in.
+///
+/// A jump-optimised kprobe runs its handler with interrupts on, and an
+/// interrupt that hits another probe while it runs is a missed hit (the
+/// kprobe core does not nest handlers on a CPU). The waiting CPUs spend
+/// much of their spin in the `stop_machine_yield()` handler, so the
+/// watchdog's timer interrupt, which reports them, often came while it
+/// ran, and the `watchdog_timer_fn()` and `add_taint()` hits of the report
+/// were lost with it. An int3 kprobe's handler runs with interrupts off;
+/// giving the probe a post handler keeps the kprobe core from optimising
+/// it. It costs a trap per spin, on CPUs that are only waiting.
+const fn irqs_off(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
+    ProbeSpec {
+        symbol,
+        paired: false,
+        irqs_off: true,
         handler,
     }
 }
@@ -60,6 +86,7 @@ const fn paired(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
     ProbeSpec {
         symbol,
         paired: true,
+        irqs_off: false,
         handler,
     }
 }
@@ -70,7 +97,7 @@ const fn paired(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
 /// 6.12 and 7.3, so the states are read from `msdata->state` in the
 /// `stop_machine_yield()` probe instead (see Documentation/stopwatch.rst).
 #[rustfmt::skip]
-pub(crate) const PROBES: [ProbeSpec; 9] = [
+pub(crate) const PROBES: [ProbeSpec; 10] = [
     entry(c"touch_softlockup_watchdog", Handler::Touch(TouchSource::Plain)),
     entry(c"touch_softlockup_watchdog_sched", Handler::Touch(TouchSource::Sched)),
     entry(c"touch_softlockup_watchdog_sync", Handler::Touch(TouchSource::Sync)),
@@ -79,9 +106,24 @@ pub(crate) const PROBES: [ProbeSpec; 9] = [
     entry(c"watchdog_timer_fn", Handler::WatchdogCheck),
     paired(c"stop_machine_cpuslocked", Handler::Stop),
     paired(c"multi_cpu_stop", Handler::CpuStop),
-    entry(c"stop_machine_yield", Handler::CpuSpin),
+    irqs_off(c"stop_machine_yield", Handler::CpuSpin),
+    entry(c"add_taint", Handler::Taint),
 ];
 const _: () = assert!(PROBES.len() <= MAX_PROBES);
+
+/// The touch probes' slots, bit `i` for `PROBES[i]`: a CPU's touches are
+/// the hits of these (`CpuLive::hits_of`).
+pub(crate) const TOUCH_PROBES: u32 = {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < PROBES.len() {
+        if matches!(PROBES[i].handler, Handler::Touch(_)) {
+            mask |= 1 << i;
+        }
+        i += 1;
+    }
+    mask
+};
 
 /// A symbol no kernel has, for the `test_missing_probe` parameter.
 const MISSING_SYMBOL: &CStr = c"stopwatch_test_no_such_symbol";
@@ -131,6 +173,7 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
         (Handler::CpuStop, false) => recorder.on_cpu_enter(live, hit),
         (Handler::CpuStop, true) => recorder.on_cpu_exit(live, hit),
         (Handler::CpuSpin, _) => recorder.on_cpu_spin(live, hit),
+        (Handler::Taint, _) => recorder.on_taint(live, hit),
     }
 }
 
@@ -167,7 +210,7 @@ impl Probes {
             } else {
                 spec.symbol
             };
-            if let Err(e) = seam::probe_register(index, symbol, spec.paired) {
+            if let Err(e) = seam::probe_register(index, symbol, spec.paired, spec.irqs_off) {
                 pr_err!(
                     "cannot {} {:?}: error {} (check /proc/kallsyms and the kprobe blacklist)\n",
                     if spec.paired { "kretprobe" } else { "kprobe" },

@@ -13,6 +13,7 @@ use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
     logic::{
         comm::{Comm, CommCache, CommSlot},
+        diagnosis::{Instance, LiveCpus},
         live::CpuLive,
         record::Record,
         ring::{Ring, RingCounts, Slot},
@@ -42,6 +43,24 @@ struct OpenStop {
     data: AtomicU64,
     /// Online CPUs at entry (`num_threads` of the call).
     nr_cpus: AtomicU32,
+    /// Return address into the caller.
+    caller: AtomicU64,
+    /// Pid of the calling task.
+    pid: AtomicU32,
+    /// When the call began.
+    begin_ns: AtomicU64,
+}
+
+/// The recorder's state for `console.rs`.
+pub(crate) struct ConsoleState {
+    /// Console output on.
+    pub(crate) on: AtomicBool,
+    /// The last instance the console warned about (once per instance).
+    pub(crate) warned_stop: AtomicU32,
+    /// When the last backtrace requests were sent.
+    pub(crate) backtrace_sent_ns: AtomicU64,
+    /// `TAINT_SOFTLOCKUP`: the `add_taint()` flag of a soft-lockup report.
+    pub(crate) taint_softlockup: u32,
 }
 
 /// The rings of every CPU, replaced as a whole on resize.
@@ -96,6 +115,8 @@ pub(crate) struct Recorder {
     thread_size: u64,
     /// Early warning after this percentage of the lockup threshold.
     pub(crate) warn_percent: AtomicU32,
+    /// What the console side needs.
+    pub(crate) console: ConsoleState,
     /// Ring slots readers skipped because the writer was overwriting them
     /// while they copied, since load.
     pub(crate) torn: AtomicU64,
@@ -118,6 +139,7 @@ impl Recorder {
         nr_cpus: usize,
         records: usize,
         warn_percent: u32,
+        console: bool,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             enabled: AtomicBool::new(true),
@@ -144,11 +166,20 @@ impl Recorder {
                     func: AtomicU64::new(0),
                     data: AtomicU64::new(0),
                     nr_cpus: AtomicU32::new(0),
+                    caller: AtomicU64::new(0),
+                    pid: AtomicU32::new(0),
+                    begin_ns: AtomicU64::new(0),
                 }
             }; OPEN_STOPS],
             next_stop: AtomicU32::new(0),
             thread_size: seam::thread_size(),
             warn_percent: AtomicU32::new(warn_percent),
+            console: ConsoleState {
+                on: AtomicBool::new(console),
+                warned_stop: AtomicU32::new(0),
+                backtrace_sent_ns: AtomicU64::new(0),
+                taint_softlockup: seam::taint_softlockup(),
+            },
             torn: AtomicU64::new(0),
             layout_errors: AtomicU64::new(0),
             // Last: once the rings are a raw pointer only `PinnedDrop`
@@ -161,6 +192,54 @@ impl Recorder {
     #[inline(always)]
     pub(crate) fn cpu(&self, cpu: u32) -> Option<&CpuLive> {
         self.cpus.get(cpu as usize)
+    }
+
+    /// The live state of every CPU, read now.
+    pub(crate) fn live_cpus(&self) -> LiveCpus<'_, impl Fn(usize) -> bool> {
+        LiveCpus {
+            live: &self.cpus,
+            online: |cpu| services::cpu_online(cpu as u32),
+            now_ns: services::now_ns(),
+        }
+    }
+
+    /// The `stop_machine()` calls between entry and return that have a
+    /// slot in the open-instance table.
+    pub(crate) fn open_instances(&self) -> impl Iterator<Item = Instance> + '_ {
+        self.open.iter().filter_map(|slot| {
+            let stop = slot.id.load(Acquire);
+            (stop != 0 && stop != u32::MAX).then(|| Instance {
+                stop,
+                pid: slot.pid.load(Relaxed),
+                caller: slot.caller.load(Relaxed),
+                func: slot.func.load(Relaxed),
+                begin_ns: slot.begin_ns.load(Relaxed),
+            })
+        })
+    }
+
+    /// Instance `stop`, if it is in flight and has a slot.
+    pub(crate) fn instance(&self, stop: u32) -> Option<Instance> {
+        self.open_instances().find(|i| i.stop == stop)
+    }
+
+    /// Hands the newest `n` records of `cpu` to `each`, oldest first,
+    /// without `ring_lock` and without allocating: for the panic dump only.
+    pub(crate) fn newest_records(&self, cpu: usize, n: usize, mut each: impl FnMut(&Record)) {
+        let rings = self.rings.load(Acquire);
+        // SAFETY: by the type invariants `rings` is live until a resize has
+        // waited for a grace period after replacing it. The panic dump runs
+        // with interrupts off on the panicking CPU, and the other CPUs are
+        // stopped, so no grace period can end while it reads.
+        let rings = unsafe { &*rings };
+        let Some(ring) = rings.rings.get(cpu) else {
+            return;
+        };
+        ring.newest(n, |words| {
+            if let Ok(rec) = Record::decode(words) {
+                each(&rec);
+            }
+        });
     }
 
     /// Name of `pid` if known.

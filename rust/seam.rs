@@ -31,6 +31,10 @@ pub(crate) struct Params {
     pub(crate) warn_percent: u32,
     /// `test_missing_probe`: probe N (1-based) on a missing symbol.
     pub(crate) test_missing_probe: u32,
+    /// `console`: print on the console (0 or 1).
+    pub(crate) console: u32,
+    /// Padding.
+    _pad: u32,
 }
 
 /// The module parameters.
@@ -121,7 +125,12 @@ mod ffi {
 
     extern "C" {
         pub(super) fn stopwatch_params(out: *mut Params);
-        pub(super) fn stopwatch_probe_register(index: u32, symbol: *const u8, paired: bool) -> i32;
+        pub(super) fn stopwatch_probe_register(
+            index: u32,
+            symbol: *const u8,
+            paired: bool,
+            irqs_off: bool,
+        ) -> i32;
         pub(super) fn stopwatch_probe_unregister(index: u32);
         pub(super) fn stopwatch_probe_nmissed(index: u32) -> u64;
         pub(super) fn stopwatch_read_multi_stop(
@@ -132,26 +141,39 @@ mod ffi {
         pub(super) fn stopwatch_thread_size() -> u64;
         pub(super) fn stopwatch_current_comm(comm: *mut c_char);
         pub(super) fn stopwatch_format_symbol(buf: *mut c_char, len: usize, addr: u64) -> i32;
+        pub(super) fn stopwatch_taint_softlockup() -> u32;
+        pub(super) fn stopwatch_queue_warning();
+        pub(super) fn stopwatch_queue_note();
+        pub(super) fn stopwatch_send_backtrace(cpu: u32) -> i32;
+        pub(super) fn stopwatch_console_start();
+        pub(super) fn stopwatch_console_stop();
     }
 
     // Keep `Hit` identical to `struct sw_hit`.
     const _: () = assert!(core::mem::size_of::<Hit>() == 88);
     const _: () = assert!(core::mem::size_of::<MultiStop>() == 32);
-    const _: () = assert!(core::mem::size_of::<Params>() == 16);
+    const _: () = assert!(core::mem::size_of::<Params>() == 24);
 }
 
 /// Registers probe slot `index` on `symbol`: an entry kprobe, or if
 /// `paired` a kretprobe whose hits come at entry (`phase` 0) and at the
-/// return of the same call (`phase` 1), never one without the other. Hits
-/// arrive in `crate::probes::stopwatch_probe_hit`.
+/// return of the same call (`phase` 1), never one without the other; an
+/// entry kprobe that is `irqs_off` is never jump-optimised, so its handler
+/// runs with interrupts off. Hits arrive in
+/// `crate::probes::stopwatch_probe_hit`.
 ///
 /// `symbol` must stay alive while the probe is registered: taking a
 /// `'static` string guarantees it.
-pub(crate) fn probe_register(index: usize, symbol: &'static CStr, paired: bool) -> Result {
+pub(crate) fn probe_register(
+    index: usize,
+    symbol: &'static CStr,
+    paired: bool,
+    irqs_off: bool,
+) -> Result {
     let index = u32::try_from(index).map_err(|_| EINVAL)?;
     // SAFETY: `symbol` is a NUL-terminated string that lives forever; the C
     // side bounds-checks `index`.
-    let err = unsafe { ffi::stopwatch_probe_register(index, c_str(symbol), paired) };
+    let err = unsafe { ffi::stopwatch_probe_register(index, c_str(symbol), paired, irqs_off) };
     kernel::error::to_result(err)
 }
 
@@ -216,6 +238,55 @@ impl MultiStopPtr {
 pub(crate) fn thread_size() -> u64 {
     // SAFETY: no preconditions.
     unsafe { ffi::stopwatch_thread_size() }
+}
+
+/// `TAINT_SOFTLOCKUP`: the flag of the `add_taint()` call that follows
+/// each soft-lockup report.
+pub(crate) fn taint_softlockup() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_taint_softlockup() }
+}
+
+/// Queues the early warning's `irq_work` on this CPU (a no-op if it is
+/// already pending). Lockless and NMI-safe: what a probe handler may do.
+pub(crate) fn queue_warning() {
+    // SAFETY: no preconditions; the work item is static.
+    unsafe { ffi::stopwatch_queue_warning() }
+}
+
+/// Queues this CPU's lockup-report note `irq_work`. As [`queue_warning`].
+pub(crate) fn queue_note() {
+    // SAFETY: no preconditions; the work items are static, one per CPU.
+    unsafe { ffi::stopwatch_queue_note() }
+}
+
+/// Asks `cpu` for its backtrace by IPI: it arrives in
+/// `crate::console::stopwatch_console_backtrace` on that CPU. `EBUSY` if
+/// the previous request to that CPU has not run yet.
+pub(crate) fn send_backtrace(cpu: u32) -> Result {
+    // SAFETY: the C side bounds-checks `cpu`; the csd is static and only
+    // this function queues it.
+    kernel::error::to_result(unsafe { ffi::stopwatch_send_backtrace(cpu) })
+}
+
+/// Registers the panic notifier and readies the backtrace requests.
+///
+/// # Safety
+///
+/// The console callbacks must have something valid to read until the
+/// matching [`console_stop`] returns (`crate::console::Console`).
+pub(crate) unsafe fn console_start() {
+    // SAFETY: guaranteed by the caller.
+    unsafe { ffi::stopwatch_console_start() }
+}
+
+/// Unregisters the panic notifier and waits for every queued work item and
+/// backtrace request: on return no console callback runs or is pending.
+/// Call only once nothing queues any more (probes unregistered).
+pub(crate) fn console_stop() {
+    // SAFETY: no preconditions beyond the above, which only affect whether
+    // the wait is final.
+    unsafe { ffi::stopwatch_console_stop() }
 }
 
 /// Symbol buffer big enough for `%pS` output (`KSYM_SYMBOL_LEN` is 512;

@@ -41,6 +41,7 @@ unsigned long stopwatch_msecs_to_jiffies(u32 ms);
 void stopwatch_udelay(u32 us);
 u32 stopwatch_nr_cpu_ids(void);
 bool stopwatch_cpu_online(u32 cpu);
+bool stopwatch_cpu_active(u32 cpu);
 u32 stopwatch_num_online_cpus(void);
 const void *stopwatch_cpu_online_mask(void);
 u32 stopwatch_cpumask_weight(const void *mask);
@@ -204,6 +205,13 @@ notrace bool stopwatch_cpu_online(u32 cpu)
 	return cpu < nr_cpu_ids && cpu_online(cpu);
 }
 NOKPROBE_SYMBOL(stopwatch_cpu_online);
+
+/* Whether `cpu` is active (schedulable). Stopping the other CPUs in a
+ * panic takes them offline but leaves them active. */
+bool stopwatch_cpu_active(u32 cpu)
+{
+	return cpu < nr_cpu_ids && cpu_active(cpu);
+}
 
 notrace u32 stopwatch_num_online_cpus(void)
 {

@@ -36,6 +36,7 @@ mod ffi {
         pub(super) fn stopwatch_udelay(us: u32);
         pub(super) fn stopwatch_nr_cpu_ids() -> u32;
         pub(super) fn stopwatch_cpu_online(cpu: u32) -> bool;
+        pub(super) fn stopwatch_cpu_active(cpu: u32) -> bool;
         pub(super) fn stopwatch_num_online_cpus() -> u32;
         pub(super) fn stopwatch_cpu_online_mask() -> *const c_void;
         pub(super) fn stopwatch_cpumask_weight(mask: *const c_void) -> u32;
@@ -92,6 +93,13 @@ pub(crate) fn nr_cpu_ids() -> u32 {
 pub(crate) fn cpu_online(cpu: u32) -> bool {
     // SAFETY: the C side checks `cpu < nr_cpu_ids`.
     unsafe { ffi::stopwatch_cpu_online(cpu) }
+}
+
+/// Whether `cpu` exists and is active: online and schedulable, and still
+/// so after a panic has stopped it (which takes it offline).
+pub(crate) fn cpu_active(cpu: u32) -> bool {
+    // SAFETY: the C side checks `cpu < nr_cpu_ids`.
+    unsafe { ffi::stopwatch_cpu_active(cpu) }
 }
 
 /// Number of online CPUs.

@@ -17,6 +17,7 @@
 use crate::hot::Relaxed;
 use kernel::prelude::*;
 
+mod console;
 mod hot;
 mod lists;
 mod logic;
@@ -40,12 +41,16 @@ module! {
 /// The loaded module.
 ///
 /// Fields drop in declaration order, and that order is load-bearing:
-/// `probes` unregisters every probe (waiting for running handlers) before
-/// `files` removes the debugfs files (waiting for their readers) and frees
-/// the recorder they show.
+/// `probes` unregisters every probe (waiting for running handlers, the only
+/// ones that queue console work) before `console` waits for that work and
+/// unregisters the panic notifier, and both before `files` removes the
+/// debugfs files (waiting for their readers) and frees the recorder they
+/// show.
 struct Stopwatch {
     /// Every probe, feeding the recorder inside `files`.
     _probes: probes::Probes,
+    /// The console side, reading the recorder inside `files`.
+    _console: console::Console,
     /// `/sys/kernel/debug/stopwatch/` and the recorder it shows.
     files: services::Files<Recorder>,
 }
@@ -80,8 +85,17 @@ impl kernel::Module for Stopwatch {
             }
         };
         let nr_cpus = services::nr_cpu_ids() as usize;
-        let recorder = KBox::pin_init(Recorder::new(nr_cpus, records, percent), GFP_KERNEL)?;
+        // A `bool` parameter: the kernel refuses anything but 0/1, y/n.
+        let console_on = params.console != 0;
+        let recorder = KBox::pin_init(
+            Recorder::new(nr_cpus, records, percent, console_on),
+            GFP_KERNEL,
+        )?;
         let files = services::Files::new(c"stopwatch", recorder, &views::FILES)?;
+        // SAFETY: the recorder is pinned inside `files`, which `Stopwatch`
+        // drops only after the returned `Console`, and that only after the
+        // probes.
+        let console = unsafe { console::Console::start(&files) };
         // SAFETY: the recorder is pinned inside `files`, which `Stopwatch`
         // drops only after the returned `Probes`.
         let probes = unsafe { probes::Probes::register(&files, missing)? };
@@ -93,6 +107,7 @@ impl kernel::Module for Stopwatch {
         );
         Ok(Self {
             _probes: probes,
+            _console: console,
             files,
         })
     }

@@ -16,6 +16,13 @@
 
 #include <linux/compiler.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/irq_work.h>
+#include <linux/notifier.h>
+#include <linux/panic.h>
+#include <linux/panic_notifier.h>
+#include <linux/percpu.h>
+#include <linux/printk.h>
 #include <linux/jiffies.h>
 #include <linux/kprobes.h>
 #include <linux/ptrace.h>
@@ -47,6 +54,11 @@ module_param(warn_percent, uint, 0444);
 MODULE_PARM_DESC(warn_percent,
 		 "Early warning after this % of the soft-lockup threshold in PREPARE (1..=100)");
 
+static bool sw_console = true;
+module_param_named(console, sw_console, bool, 0444);
+MODULE_PARM_DESC(console,
+		 "Print the early warning, backtraces, lockup-report notes and the panic dump (default on)");
+
 static uint test_missing_probe;
 module_param(test_missing_probe, uint, 0444);
 MODULE_PARM_DESC(test_missing_probe,
@@ -56,6 +68,8 @@ struct sw_params {
 	u64 buffer_size;
 	u32 warn_percent;
 	u32 test_missing_probe;
+	u32 console;
+	u32 pad;
 };
 
 /* The parameters as given at load (checked by Rust). */
@@ -64,6 +78,8 @@ void stopwatch_params(struct sw_params *out)
 	out->buffer_size = buffer_size;
 	out->warn_percent = warn_percent;
 	out->test_missing_probe = test_missing_probe;
+	out->console = sw_console;
+	out->pad = 0;
 }
 
 /* --- probes -------------------------------------------------------------- */
@@ -190,7 +206,17 @@ static int sw_paired_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(sw_paired_return);
 
-int stopwatch_probe_register(u32 index, const char *symbol, bool paired)
+/*
+ * The post handler of an irqs_off probe: it does nothing, but a kprobe
+ * that has one is never jump-optimised, so it stays an int3 probe whose
+ * handlers run with interrupts off (see irqs_off() in probes.rs).
+ */
+static void sw_post_handler(struct kprobe *kp, struct pt_regs *regs, unsigned long flags)
+{
+}
+NOKPROBE_SYMBOL(sw_post_handler);
+
+int stopwatch_probe_register(u32 index, const char *symbol, bool paired, bool irqs_off)
 {
 	struct sw_probe *p;
 	int ret;
@@ -213,6 +239,8 @@ int stopwatch_probe_register(u32 index, const char *symbol, bool paired)
 		ret = register_kretprobe(&p->krp);
 	} else {
 		p->krp.kp.pre_handler = sw_entry_handler;
+		if (irqs_off)
+			p->krp.kp.post_handler = sw_post_handler;
 		ret = register_kprobe(&p->krp.kp);
 	}
 	if (!ret)
@@ -323,3 +351,126 @@ u64 stopwatch_thread_size(void)
 	return THREAD_SIZE;
 }
 
+
+/* TAINT_SOFTLOCKUP: the flag watchdog_timer_fn() passes to add_taint()
+ * right after each soft-lockup report. */
+u32 stopwatch_taint_softlockup(void)
+{
+	return TAINT_SOFTLOCKUP;
+}
+
+/* --- console ------------------------------------------------------------- */
+
+/*
+ * What stopwatch prints happens here, never in a probe handler: a handler
+ * only queues an irq_work (the deferral printk itself uses from NMI), and
+ * the work prints in hard interrupt context on the same CPU, right after
+ * the handler's context ends. The backtrace of a CPU that has not arrived
+ * is an IPI to it (smp_call_function_single_async(): a module cannot reach
+ * the kernel's NMI backtrace, see Documentation/stopwatch.rst). The panic
+ * dump is a panic notifier. The Rust side (console.rs) decides what to say.
+ */
+
+static void sw_warning_fn(struct irq_work *work)
+{
+	stopwatch_console_warning();
+}
+
+static void sw_note_fn(struct irq_work *work)
+{
+	stopwatch_console_note(raw_smp_processor_id());
+}
+
+/* One early warning at a time (once per stop_machine() instance). */
+static struct irq_work sw_warning_work = IRQ_WORK_INIT_HARD(sw_warning_fn);
+/* One note per CPU: each CPU's soft-lockup report is annotated there.
+ * Set up by stopwatch_console_start(): on 6.12 a static initializer of a
+ * module's per-CPU irq_work left `func` NULL (an Oops in irq_work_single()
+ * at the first note). */
+static DEFINE_PER_CPU(struct irq_work, sw_note_work);
+/* One backtrace request per target CPU; smp_call_function_single_async()
+ * refuses (-EBUSY) a csd whose previous request is still pending. */
+static DEFINE_PER_CPU(call_single_data_t, sw_backtrace_csd);
+
+/* Called from a probe handler: queueing is all it does (lockless, NMI-safe). */
+notrace void stopwatch_queue_warning(void)
+{
+	irq_work_queue(&sw_warning_work);
+}
+NOKPROBE_SYMBOL(stopwatch_queue_warning);
+
+notrace void stopwatch_queue_note(void)
+{
+	irq_work_queue(this_cpu_ptr(&sw_note_work));
+}
+NOKPROBE_SYMBOL(stopwatch_queue_note);
+
+/* Runs on the target CPU in hard interrupt context: `current` is the task
+ * the IPI interrupted, and the stack dump shows its frames below the
+ * interrupt's. */
+static void sw_backtrace_fn(void *unused)
+{
+	char comm[16];
+
+	strscpy(comm, current->comm, sizeof(comm));
+	if (stopwatch_console_backtrace(raw_smp_processor_id(), comm, task_pid_nr(current)))
+		dump_stack_lvl(KERN_WARNING);
+}
+
+/* Asks `cpu` for its backtrace; 0, -EBUSY (the previous request is still
+ * pending: its interrupts have been off since), or -ENXIO (offline). */
+int stopwatch_send_backtrace(u32 cpu)
+{
+	if (cpu >= nr_cpu_ids)
+		return -EINVAL;
+	return smp_call_function_single_async(cpu, per_cpu_ptr(&sw_backtrace_csd, cpu));
+}
+
+static int sw_panic_fn(struct notifier_block *nb, unsigned long action, void *msg)
+{
+	stopwatch_console_panic(raw_smp_processor_id());
+	return NOTIFY_DONE;
+}
+
+/* Ahead of notifiers of the default priority 0, some of which may not
+ * return (hypervisor crash reporting). */
+static struct notifier_block sw_panic_nb = {
+	.notifier_call = sw_panic_fn,
+	.priority = 100,
+};
+
+void stopwatch_console_start(void)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		*per_cpu_ptr(&sw_note_work, cpu) = (struct irq_work)IRQ_WORK_INIT_HARD(sw_note_fn);
+		INIT_CSD(per_cpu_ptr(&sw_backtrace_csd, cpu), sw_backtrace_fn, NULL);
+	}
+	atomic_notifier_chain_register(&panic_notifier_list, &sw_panic_nb);
+}
+
+/*
+ * Undoes stopwatch_console_start() once nothing can queue any more (the
+ * probes are unregistered): on return no callback runs or is pending, so
+ * the module's text and the recorder may go. A backtrace request to a CPU
+ * whose interrupts stay off keeps this waiting: say so once a second.
+ */
+void stopwatch_console_stop(void)
+{
+	unsigned int cpu, waited;
+
+	atomic_notifier_chain_unregister(&panic_notifier_list, &sw_panic_nb);
+	irq_work_sync(&sw_warning_work);
+	for_each_possible_cpu(cpu) {
+		call_single_data_t *csd = per_cpu_ptr(&sw_backtrace_csd, cpu);
+
+		irq_work_sync(per_cpu_ptr(&sw_note_work, cpu));
+		for (waited = 1; smp_load_acquire(&csd->node.u_flags) & CSD_FLAG_LOCK; waited++) {
+			if (waited % 1000 == 0)
+				pr_warn("unloading: CPU %u has not run its backtrace request for %u s\n",
+					cpu, waited / 1000);
+			msleep(1);
+		}
+	}
+}

@@ -14,7 +14,7 @@ struct sw_multi_stop_view;
 struct sw_params;
 
 void stopwatch_params(struct sw_params *out);
-int stopwatch_probe_register(u32 index, const char *symbol, bool paired);
+int stopwatch_probe_register(u32 index, const char *symbol, bool paired, bool irqs_off);
 void stopwatch_probe_unregister(u32 index);
 u64 stopwatch_probe_nmissed(u32 index);
 void stopwatch_read_multi_stop(const void *msdata, struct sw_multi_stop_view *out);
@@ -22,8 +22,21 @@ u32 stopwatch_read_multi_stop_state(const void *msdata);
 u64 stopwatch_thread_size(void);
 void stopwatch_current_comm(char *comm);
 int stopwatch_format_symbol(char *buf, size_t len, u64 addr);
+u32 stopwatch_taint_softlockup(void);
+void stopwatch_queue_warning(void);
+void stopwatch_queue_note(void);
+int stopwatch_send_backtrace(u32 cpu);
+void stopwatch_console_start(void);
+void stopwatch_console_stop(void);
 
 /* Implemented in Rust (probes.rs); called from probe context. */
 void stopwatch_probe_hit(u32 index, struct sw_hit *hit);
+/* Implemented in Rust (console.rs): the irq_works, the backtrace IPI and
+ * the panic notifier. */
+void stopwatch_console_warning(void);
+void stopwatch_console_note(u32 cpu);
+/* `comm`: 16 bytes, NUL-terminated. */
+bool stopwatch_console_backtrace(u32 cpu, const char *comm, u32 pid);
+void stopwatch_console_panic(u32 cpu);
 
 #endif

@@ -11,22 +11,22 @@ use crate::{
     lists::Kernel,
     logic::{
         analysis::StopLog,
-        comm::{comm_str, Comm},
+        comm::Comm,
         control,
-        live::{CpuLive, StopPosition},
-        record::{StopState, TouchSource, FORMAT_VERSION},
-        text::{CpuList, EventLine, Ms, Names, Secs, StopLine, Sym},
+        diagnosis::{CpuLine, WaitSummary},
+        record::FORMAT_VERSION,
+        text::{EventLine, Ms, Names, StopLine},
     },
     probes::PROBES,
     recorder::Recorder,
     seam,
     services::{self, FileSpec},
 };
-use core::fmt::{self, Display, Formatter};
+use core::fmt::{self, Formatter};
 use kernel::prelude::*;
 
 /// Every file, in the order `ls` shows them.
-pub(crate) static FILES: [FileSpec<Recorder>; 9] = [
+pub(crate) static FILES: [FileSpec<Recorder>; 10] = [
     read_only(c"events", events),
     read_only(c"cpus", cpus),
     read_only(c"stops", stops),
@@ -39,6 +39,7 @@ pub(crate) static FILES: [FileSpec<Recorder>; 9] = [
     },
     read_write(c"buffer_size", read_buffer_size, write_buffer_size),
     read_write(c"warn_percent", read_warn_percent, write_warn_percent),
+    read_write(c"console", read_console, write_console),
     read_only(c"format", format),
 ];
 
@@ -114,6 +115,18 @@ fn write_warn_percent(rec: &Recorder, input: &[u8]) -> Result {
     Ok(())
 }
 
+/// `console` read.
+fn read_console(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", u8::from(rec.console.on.load(Relaxed)))
+}
+
+/// `console` write: `0` or `1` (see `console.rs`).
+fn write_console(rec: &Recorder, input: &[u8]) -> Result {
+    let on = control::parse_enable(input).map_err(einval)?;
+    rec.console.on.store(on, Relaxed);
+    Ok(())
+}
+
 /// `format` read: the record format version.
 fn format(_: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
     writeln!(f, "{FORMAT_VERSION}")
@@ -129,17 +142,6 @@ impl Names for KernelNames<'_> {
 
     fn comm(&self, pid: u32) -> Option<Comm> {
         self.0.comm_of(pid)
-    }
-}
-
-/// `comm/pid` of the task the watchdog last saw on a CPU (its name as
-/// seen then, not looked up now).
-struct CheckedTask<'a>(&'a CpuLive);
-
-impl Display for CheckedTask<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let comm = self.0.check_comm();
-        write!(f, "{}/{}", comm_str(&comm), self.0.check_pid.load(Relaxed))
     }
 }
 
@@ -161,109 +163,23 @@ fn events(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
 }
 
 /// Writes `/sys/kernel/debug/stopwatch/cpus`: a summary line, then one
-/// line per CPU.
+/// line per CPU (`logic::diagnosis`, shared with the console).
 fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
-    let now = services::now_ns();
     let names = KernelNames(rec);
-    let online = rec.online_cpus().map_err(|_| fmt::Error)?;
-
-    // The stop_machine instance CPUs are waiting in, if any.
-    let waiting_in = rec.cpus.iter().find_map(|c| match c.stop()? {
-        StopPosition {
-            stop,
-            state: StopState::Prepare,
-            ..
-        } if stop != 0 => Some(stop),
-        _ => None,
-    });
-    match waiting_in {
-        None => writeln!(
+    let cpus = rec.live_cpus();
+    writeln!(f, "{}", WaitSummary(&cpus))?;
+    for (cpu, live) in cpus.live.iter().enumerate() {
+        writeln!(
             f,
-            "# now={} stop=- (no CPU waits in stop_machine)",
-            Secs(now)
-        )?,
-        Some(stop) => {
-            let mut waiting = KVec::new();
-            let mut culprits = KVec::new();
-            let mut since = now;
-            for &cpu in online.iter() {
-                let Some(live) = rec.cpu(u32::from(cpu)) else {
-                    continue;
-                };
-                if !live.in_stop(stop) {
-                    culprits.push(cpu, GFP_KERNEL).map_err(|_| fmt::Error)?;
-                } else if let Some(StopPosition {
-                    state: StopState::Prepare,
-                    since_ns,
-                    ..
-                }) = live.stop()
-                {
-                    since = since.min(since_ns);
-                    waiting.push(cpu, GFP_KERNEL).map_err(|_| fmt::Error)?;
-                }
+            "{}",
+            CpuLine {
+                cpu,
+                live,
+                online: (cpus.online)(cpu),
+                now_ns: cpus.now_ns,
+                names: &names,
             }
-            write!(
-                f,
-                "# now={} stop={stop} state=PREPARE waiting_ms={} waiting_cpus={} culprit_cpus={}",
-                Secs(now),
-                Ms(now.saturating_sub(since)),
-                CpuList(&waiting),
-                CpuList(&culprits)
-            )?;
-            if let Some(live) = culprits.first().and_then(|&c| rec.cpu(u32::from(c))) {
-                write!(f, " culprit_task={}", CheckedTask(live))?;
-            }
-            writeln!(f)?;
-        }
-    }
-
-    for (cpu, live) in rec.cpus.iter().enumerate() {
-        write!(
-            f,
-            "cpu={cpu} online={}",
-            u8::from(services::cpu_online(cpu as u32))
         )?;
-        let touch = live.touch_ns.load(Relaxed);
-        let work = live.work_ns.load(Relaxed);
-        if touch == 0 && work == 0 {
-            f.write_str(" touch_age_ms=- touch_source=- touch_caller=-")?;
-        } else if work >= touch {
-            write!(
-                f,
-                " touch_age_ms={} touch_source=work touch_caller=-",
-                Ms(now.saturating_sub(work))
-            )?;
-        } else {
-            let name = TouchSource::from_u8(live.touch_source.load(Relaxed) as u8)
-                .map_or("?", TouchSource::name);
-            write!(
-                f,
-                " touch_age_ms={} touch_source={name} touch_caller={}",
-                Ms(now.saturating_sub(touch)),
-                Sym(&names, live.touch_caller.load(Relaxed))
-            )?;
-        }
-        let check = live.check_ns.load(Relaxed);
-        if check == 0 {
-            f.write_str(" check_age_ms=- task=-")?;
-        } else {
-            write!(
-                f,
-                " check_age_ms={} task={}",
-                Ms(now.saturating_sub(check)),
-                CheckedTask(live)
-            )?;
-        }
-        match live.stop() {
-            Some(p) => writeln!(
-                f,
-                " stop={} state={} in_state_ms={}",
-                p.stop,
-                p.state.name(),
-                Ms(now.saturating_sub(p.since_ns))
-            )?,
-            None => writeln!(f, " stop=- state=- in_state_ms=-")?,
-        }
     }
     Ok(())
 }
@@ -303,10 +219,11 @@ fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
     let torn = rec.torn.load(Relaxed);
     writeln!(
         f,
-        "format={FORMAT_VERSION} enabled={} buffer_size={} warn_percent={} layout_errors={}",
+        "format={FORMAT_VERSION} enabled={} buffer_size={} warn_percent={} console={} layout_errors={}",
         u8::from(rec.enabled.load(Relaxed)),
         rec.ring_records.load(Relaxed),
         rec.warn_percent.load(Relaxed),
+        u8::from(rec.console.on.load(Relaxed)),
         rec.layout_errors.load(Relaxed)
     )?;
     // Both clocks read back to back: record time + (printk_ns - mono_ns)

@@ -70,6 +70,10 @@ pub(crate) struct CpuLive {
     pub(crate) stop_mask: AtomicU64,
     /// Whether this CPU already warned for the current call.
     pub(crate) stop_warned: AtomicBool,
+    /// Its touch probes' hits when the latest `stop_machine()` call began
+    /// (written by the caller's CPU): touches made since are the
+    /// difference.
+    pub(crate) touches_at_begin: AtomicU64,
     /// Time and caller of the last touch put in the ring (rate limit).
     pub(crate) rec_touch_ns: AtomicU64,
     /// See `rec_touch_ns`.
@@ -102,6 +106,7 @@ impl CpuLive {
             stop_msdata: AtomicU64::new(0),
             stop_mask: AtomicU64::new(0),
             stop_warned: AtomicBool::new(false),
+            touches_at_begin: AtomicU64::new(0),
             rec_touch_ns: AtomicU64::new(0),
             rec_touch_caller: AtomicU64::new(0),
             coalesced: AtomicU64::new(0),
@@ -131,6 +136,15 @@ impl CpuLive {
             self.check_comm[0].load(Relaxed),
             self.check_comm[1].load(Relaxed),
         ])
+    }
+
+    /// Hits of the probes in `mask` (bit `i`: probe slot `i`).
+    pub(crate) fn hits_of(&self, mask: u32) -> u64 {
+        self.hits
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .fold(0u64, |sum, (_, h)| sum.wrapping_add(h.load(Relaxed)))
     }
 
     /// Soft-lockup threshold (`2 * watchdog_thresh`) as measured on this

@@ -161,11 +161,36 @@ impl<S: Deref<Target = [Slot]>> Ring<S> {
     /// first error `each` returns.
     pub(crate) fn snapshot<E>(
         &self,
+        each: impl FnMut([u64; 4]) -> Result<(), E>,
+    ) -> Result<SnapshotCounts, E> {
+        self.copy_newest(usize::MAX, each)
+    }
+
+    /// Like [`Ring::snapshot`], for the newest `n` records only; reads
+    /// nothing else, takes no lock and allocates nothing (the panic dump).
+    pub(crate) fn newest(&self, n: usize, mut each: impl FnMut([u64; 4])) -> SnapshotCounts {
+        let copied = self.copy_newest(n, |words| -> Result<(), core::convert::Infallible> {
+            each(words);
+            Ok(())
+        });
+        match copied {
+            Ok(counts) => counts,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The copy behind [`Ring::snapshot`] and [`Ring::newest`]: the newest
+    /// `n` records, oldest first.
+    fn copy_newest<E>(
+        &self,
+        n: usize,
         mut each: impl FnMut([u64; 4]) -> Result<(), E>,
     ) -> Result<SnapshotCounts, E> {
         let head = self.head.load(Acquire);
         let base = self.base.load(Relaxed).min(head);
-        let first = base.max(head.saturating_sub(self.slots.len() as u64));
+        let first = base
+            .max(head.saturating_sub(self.slots.len() as u64))
+            .max(head.saturating_sub(n as u64));
         let mut counts = SnapshotCounts::default();
         for n in first..head {
             let slot = self.slot(n);
@@ -210,6 +235,29 @@ mod tests {
             })
             .unwrap();
         (out, counts)
+    }
+
+    #[test]
+    fn newest_hands_over_the_last_records_oldest_first() {
+        let ring = ring(16);
+        let newest = |n| {
+            let mut out = Vec::new();
+            let counts = ring.newest(n, |w| out.push(w[0]));
+            (out, counts.copied)
+        };
+        assert_eq!(newest(4), (Vec::new(), 0));
+        for i in 0..3 {
+            ring.push(rec(i));
+        }
+        assert_eq!(newest(4), (alloc::vec![0, 1, 2], 3));
+        for i in 3..40 {
+            ring.push(rec(i));
+        }
+        assert_eq!(newest(4), (alloc::vec![36, 37, 38, 39], 4));
+        assert_eq!(newest(100).0, (24..40).collect::<Vec<_>>());
+        ring.clear();
+        ring.push(rec(40));
+        assert_eq!(newest(4), (alloc::vec![40], 1));
     }
 
     #[test]

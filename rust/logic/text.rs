@@ -57,7 +57,7 @@ fn comm_for<N: Names>(names: &N, pid: u32) -> Option<Comm> {
 }
 
 /// `comm/pid`, `<...>/pid` if the name is unknown.
-struct Task<'a, N: Names>(&'a N, u32);
+pub(crate) struct Task<'a, N: Names>(pub(crate) &'a N, pub(crate) u32);
 
 impl<N: Names> Display for Task<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {

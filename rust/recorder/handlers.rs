@@ -8,7 +8,9 @@
 //! allocation, no printk, bounded work: the loops are over the CPUs
 //! (`touch_all`, the culprit search of an early warning, once per CPU per
 //! instance), over the [`super::OPEN_STOPS`] open-instance slots, and over
-//! the at most four states a CPU can catch up on in one spin.
+//! the at most four states a CPU can catch up on in one spin. What is to
+//! be printed is only queued here (`seam::queue_warning`,
+//! `seam::queue_note`); `console.rs` prints it.
 
 use super::Recorder;
 use crate::{
@@ -18,7 +20,8 @@ use crate::{
         live::{bump, CpuLive, NOT_IN_STOP},
         record::{Event, Record, StopState, TouchSource},
     },
-    seam::{Hit, MultiStopPtr},
+    probes::TOUCH_PROBES,
+    seam::{self, Hit, MultiStopPtr},
     services,
 };
 
@@ -179,7 +182,15 @@ impl Recorder {
             slot.func.store(hit.args[0], Relaxed);
             slot.data.store(hit.args[1], Relaxed);
             slot.nr_cpus.store(nr_cpus, Relaxed);
+            slot.caller.store(hit.caller, Relaxed);
+            slot.pid.store(hit.pid, Relaxed);
+            slot.begin_ns.store(hit.ts_ns, Relaxed);
             slot.id.store(id, Release);
+        }
+        // What the early warning counts touches from: once per call, one
+        // store per CPU (stop_machine() itself costs far more).
+        for c in self.cpus.iter() {
+            c.touches_at_begin.store(c.hits_of(TOUCH_PROBES), Relaxed);
         }
         let ts = hit.ts_ns;
         if let Some(scratch) = hit.instance() {
@@ -319,6 +330,10 @@ impl Recorder {
             return;
         }
         live.stop_warned.store(true, Relaxed);
+        // The console warns once per instance: the first CPU to get here.
+        if self.console.on.load(Relaxed) && self.console.warned_stop.swap(stop, Relaxed) != stop {
+            seam::queue_warning();
+        }
         let culprit = self
             .cpus
             .iter()
@@ -334,6 +349,22 @@ impl Recorder {
                 waited_ns,
             },
         );
+    }
+
+    /// `add_taint(flag, ...)`: after every soft-lockup report, on the
+    /// reported CPU, the watchdog taints with `TAINT_SOFTLOCKUP`. If this
+    /// CPU waits in PREPARE, the kernel just blamed a victim: queue the
+    /// note that names the CPU it waits for.
+    pub(crate) fn on_taint(&self, live: &CpuLive, hit: &Hit) {
+        if hit.args[0] != u64::from(self.console.taint_softlockup) || !self.console.on.load(Relaxed)
+        {
+            return;
+        }
+        if let Some(p) = live.stop() {
+            if p.stop != 0 && p.state == StopState::Prepare {
+                seam::queue_note();
+            }
+        }
     }
 
     /// `multi_cpu_stop()` return: this CPU's stopper left.

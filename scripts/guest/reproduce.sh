@@ -4,9 +4,12 @@
 # kernel's reports and a few storm calls come, then dump everything in
 # `=== section` blocks for the host to read. Settings come from the
 # environment: THRESH STORM PERIOD_MS WORKLOAD, and for the workloads
-# HOG_CPU HOG_SECONDS TOUCH_MS (hog), PROCS (oom), OOM_SECONDS (memcg).
+# HOG_CPU HOG_SECONDS TOUCH_MS (hog), PROCS (oom), OOM_SECONDS (memcg),
+# and PANIC=1 when the kernel panics at the first soft lockup (the host
+# then reads the serial console, which must show what a fleet's would: the
+# kernel's default console log level).
 D=/sys/kernel/debug/stopwatch
-dmesg -n 1
+[ "${PANIC:-0}" = 1 ] || dmesg -n 1
 echo "$THRESH" >/proc/sys/kernel/watchdog_thresh || { echo "=== error watchdog_thresh"; exit 3; }
 insmod /stopwatch/stopwatch.ko || { echo "=== error insmod stopwatch"; exit 3; }
 if [ "$STORM" = 1 ]; then

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Host test: scripts/reproduce replays the seed's lockup and stopwatch
-# explains it, for two hog CPU / vCPU-count combinations, and does not blame
-# stop_machine for a hog alone; on 6.12, the real incident: a global OOM's
-# task dump holds a CPU and the others report soft lockups in migration/N.
-# Each scenario boots its own guest.
+# explains it, in its files and on the console (warning, backtrace, a note
+# after each of the kernel's reports), for two hog CPU / vCPU-count
+# combinations, and does not blame stop_machine for a hog alone; on 6.12,
+# the real incident: a global OOM's task dump holds a CPU and the others
+# report soft lockups in migration/N. Each scenario boots its own guest.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SW_HOST=1 . "$root/scripts/guest/lib.sh"
@@ -38,6 +39,13 @@ storm_scenario() {
 		test "$(value waiter_touches_before_threshold)" = 0
 	check "[$tag] touches on CPU $hog during the wait" test "$(value culprit_touches)" -gt 0
 	check "[$tag] early warning precedes the first BUG line" before "$(value first_warning_s)" "$(value first_bug_s)"
+	check "[$tag] console: stopwatch's warning precedes the first BUG line in dmesg" \
+		before "$(value console_warning_s)" "$(value first_bug_s)"
+	check "[$tag] console: the warning names CPU $hog and the hog's task" \
+		sh -c "test '$(value console_warning_cpu)' = $hog && case '$(value console_warning_task)' in stopwatch_hog/$hog/*) exit 0 ;; esac; exit 1"
+	check "[$tag] console: CPU $hog's backtrace shows the hog's function" test "$(value console_backtrace_culprit_frame)" = 1
+	check "[$tag] console: every soft-lockup report is followed by a note naming CPU $hog" \
+		sh -c "test '$(value unannotated_reports)' = 0 && test '$(value annotated_reports)' = '$(value bug_lines)'"
 	check "[$tag] the storm keeps completing calls afterwards" \
 		test "$(value storm_calls_after)" -gt "$(value storm_calls_before)"
 	check "[$tag] rmmod of all three modules is clean" test "$(value rmmod_ok)" = 3
@@ -62,6 +70,7 @@ tag="no storm, touch-ms=0"
 check "[$tag] reproduce exits 0" test "$rc" = 0
 check "[$tag] the kernel reports CPU 2 itself" test "$(value bug_cpus)" = 2
 check "[$tag] stopwatch emits no early warning" test "$(value early_warnings)" = 0
+check "[$tag] stopwatch prints no stop_machine blame" test "$(value console_lines)" = 0
 check "[$tag] no stop_machine wait over the threshold" \
 	awk -v w="$(value longest_prepare_ms)" 'BEGIN { exit !(w + 0 < 2000) }'
 rm -f "$out"
@@ -91,6 +100,10 @@ oom_scenario() {
 	check "[$tag] the culprit's touches include dump_tasks' (one per 1024 tasks, at most)" \
 		sh -c "test '$(value dump_touches)' -ge 1 && test '$(value dump_touches)' -le '$(value expected_dump_touches)'"
 	check "[$tag] the waiters waited in PREPARE past the threshold" test "$(value waiters)" != -
+	check "[$tag] console: the warning names the CPU that ran the OOM dump" \
+		sh -c "test '$oom_cpu' != - && test '$(value console_warning_cpu)' = '$oom_cpu'"
+	check "[$tag] console: every soft-lockup report is followed by a note naming it" \
+		sh -c "test '$(value unannotated_reports)' = 0 && test '$(value annotated_reports)' = '$(value bug_lines)'"
 	check "[$tag] rmmod of stopwatch and the storm is clean" test "$(value rmmod_ok)" = 2
 	rm -f "$out"
 }

@@ -73,7 +73,7 @@ check "stats: no probe missed a hit, no layout error" \
 # --- modes.
 mode_is() { test "$(stat -c %a "$D/$1")" = "$2"; }
 for f in events cpus stops stats format; do check "mode of $f is 0400" mode_is "$f" 400; done
-for f in enable buffer_size warn_percent; do check "mode of $f is 0600" mode_is "$f" 600; done
+for f in enable buffer_size warn_percent console; do check "mode of $f is 0600" mode_is "$f" 600; done
 check "mode of clear is 0200" mode_is clear 200
 
 # --- bad control input fails and changes nothing.
