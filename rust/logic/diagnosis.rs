@@ -520,6 +520,15 @@ mod tests {
         cpus
     }
 
+    /// `live` read at `now_ns`, every CPU online.
+    fn all_online(live: &[CpuLive], now_ns: u64) -> LiveCpus<'_, impl Fn(usize) -> bool> {
+        LiveCpus {
+            live,
+            online: |_| true,
+            now_ns,
+        }
+    }
+
     fn text(d: impl Display) -> String {
         let mut s = String::new();
         write!(s, "{d}").unwrap();
@@ -529,11 +538,7 @@ mod tests {
     #[test]
     fn the_rule_names_the_cpu_that_has_not_arrived() {
         let live = incident();
-        let cpus = LiveCpus {
-            live: &live,
-            online: |_| true,
-            now_ns: 13 * S,
-        };
+        let cpus = all_online(&live, 13 * S);
         assert_eq!(cpus.waiting_stop(), Some(7));
         assert_eq!(
             cpus.wait(7),
@@ -564,11 +569,7 @@ mod tests {
     #[test]
     fn warning_names_instance_waiters_and_the_missing_cpu() {
         let live = incident();
-        let cpus = LiveCpus {
-            live: &live,
-            online: |_| true,
-            now_ns: 13 * S,
-        };
+        let cpus = all_online(&live, 13 * S);
         let touches = |c: &CpuLive| {
             if c.check_pid.load(Relaxed) == 115 {
                 8
@@ -604,11 +605,7 @@ mod tests {
     #[test]
     fn note_names_the_cpu_waited_for_and_only_for_waiters() {
         let live = incident();
-        let cpus = LiveCpus {
-            live: &live,
-            online: |_| true,
-            now_ns: 12 * S + 950_000_000,
-        };
+        let cpus = all_online(&live, 12 * S + 950_000_000);
         let note = BlameNote {
             cpus: &cpus,
             cpu: 0,
@@ -646,11 +643,7 @@ mod tests {
         let live: Vec<CpuLive> = (0..20).map(|_| CpuLive::new()).collect();
         live[0].stop_id.store(3, Relaxed);
         live[0].stop_state.store(StopState::Prepare as u32, Relaxed);
-        let cpus = LiveCpus {
-            live: &live,
-            online: |_| true,
-            now_ns: S,
-        };
+        let cpus = all_online(&live, S);
         let note = text(BlameNote {
             cpus: &cpus,
             cpu: 0,
@@ -702,11 +695,7 @@ mod tests {
     #[test]
     fn summary_and_cpu_lines() {
         let live = incident();
-        let cpus = LiveCpus {
-            live: &live,
-            online: |_| true,
-            now_ns: 13 * S,
-        };
+        let cpus = all_online(&live, 13 * S);
         assert_eq!(
             text(WaitSummary(&cpus)),
             "# now=13.000000 stop=7 state=PREPARE waiting_ms=3000.000 waiting_cpus=0,1,3 culprit_cpus=2 culprit_task=hog/2/115"
