@@ -40,10 +40,10 @@ use crate::{
             NAMED_CPUS,
         },
         record::Record,
-        text::{EventLine, Ms, Secs},
+        text::{EventLine, Ms, Names, Secs},
     },
     probes::TOUCH_PROBES,
-    recorder::Recorder,
+    recorder::{handlers::FALLBACK_NS, Recorder},
     seam, services,
     views::KernelNames,
 };
@@ -189,62 +189,135 @@ fn touches(live: &crate::logic::live::CpuLive) -> u64 {
     live.hits_of(TOUCH_PROBES)
 }
 
-/// The early warning's `irq_work`, on the CPU whose handler queued it.
+/// The early warning's `irq_work` (`fallback` false), on the waiting CPU
+/// whose handler queued it, or its fallback (`fallback` true), on a waiting
+/// CPU that saw the warning not printed in time.
+///
+/// Printing touches the watchdog of the CPU that prints on a synchronous
+/// console (the 8250 driver calls `touch_nmi_watchdog()`), which would
+/// postpone the kernel's report of a waiting CPU. So the warning is handed
+/// by IPI to the first CPU that has not arrived, if a stack dump there
+/// postpones no report ([`backtrace_is_harmless`]): that CPU prints it
+/// with its own backtrace. Only if there is no such CPU, or it does not
+/// answer within `FALLBACK_NS` (its interrupts are off), does a waiting
+/// CPU print it.
 #[no_mangle]
-pub(crate) extern "C" fn stopwatch_console_warning() {
+pub(crate) extern "C" fn stopwatch_console_warning(fallback: bool) {
     let Some(rec) = recorder() else {
         return;
     };
-    let stop = rec.console.warned_stop.load(Relaxed);
+    let console = &rec.console;
+    let stop = console.warned_stop.load(Relaxed);
     let cpus = rec.live_cpus();
     // The wait may have ended between the queueing and now.
     if stop == 0 || cpus.wait(stop).waiting == 0 {
         return;
     }
-    let names = KernelNames(rec);
+    if !fallback {
+        let mut handed = false;
+        let missing = (0..cpus.live.len()).filter(|&c| cpus.missing(c, stop));
+        for cpu in missing.take(NAMED_CPUS) {
+            let (Some(live), Some(req)) = (cpus.live.get(cpu), console.requests.get(cpu)) else {
+                continue;
+            };
+            if !backtrace_is_harmless(live, cpus.now_ns) {
+                continue;
+            }
+            req.sent_ns.store(services::now_ns(), Relaxed);
+            req.warning.store(!handed, Relaxed);
+            req.stop.store(stop, Release);
+            match seam::send_backtrace(cpu as u32) {
+                Ok(()) if !handed => {
+                    console.handed_ns.store(services::now_ns(), Relaxed);
+                    console.handed_stop.store(stop, Release);
+                    handed = true;
+                }
+                Ok(()) => {}
+                Err(_) => {
+                    // The last IPI to that CPU is still pending: it never
+                    // took it (interrupts off).
+                    req.warning.store(false, Relaxed);
+                    req.stop.store(0, Relaxed);
+                }
+            }
+        }
+        if handed {
+            return;
+        }
+    }
+    if console.printed_stop.swap(stop, Relaxed) == stop {
+        return;
+    }
     let mut out = Lines::new(Level::Warning);
+    print_warning(&mut out, rec, &cpus, stop);
+    if fallback {
+        let _ = writeln!(
+            out,
+            "#{stop} printed by CPU {} instead: the CPU it was handed to did not take the IPI within {} ms (interrupts off?)",
+            services::this_cpu(),
+            Ms(FALLBACK_NS)
+        );
+    }
+}
+
+/// The warning block of `stop`, then for each CPU that has not arrived
+/// whether a backtrace follows and if not, why.
+fn print_warning(
+    out: &mut Lines,
+    rec: &Recorder,
+    cpus: &LiveCpus<'_, impl Fn(usize) -> bool>,
+    stop: u32,
+) {
+    let names = KernelNames(rec);
     let _ = write!(
         out,
         "{}",
         WarningText {
-            cpus: &cpus,
+            cpus,
             instance: rec.instance(stop),
             stop,
             touches: &touches,
             names: &names,
         }
     );
-    rec.console
-        .backtrace_sent_ns
-        .store(services::now_ns(), Relaxed);
     let missing = (0..cpus.live.len()).filter(|&c| cpus.missing(c, stop));
     for cpu in missing.take(NAMED_CPUS) {
-        let Some(live) = cpus.live.get(cpu) else {
-            continue;
-        };
-        if !backtrace_is_harmless(live, cpus.now_ns) {
-            let _ = writeln!(
-                out,
-                "#{stop} no backtrace of CPU {cpu}: its watchdog was last refreshed {} ms ago, a stack dump would refresh it and postpone the kernel's own report of that CPU",
-                refreshed_age_ns(live, cpus.now_ns).map_or(Ms(u64::MAX), Ms)
-            );
+        let requested = rec
+            .console
+            .requests
+            .get(cpu)
+            .is_some_and(|r| r.stop.load(Acquire) == stop);
+        if requested {
+            let _ = writeln!(out, "#{stop} backtrace of CPU {cpu} by IPI");
             continue;
         }
-        let _ = writeln!(out, "#{stop} backtrace of CPU {cpu} follows (IPI)");
-        out.flush();
-        if let Err(e) = seam::send_backtrace(cpu as u32) {
-            let _ = writeln!(
-                out,
-                "#{stop} no backtrace of CPU {cpu}: IPI refused (error {}; EBUSY: the last one is still pending)",
-                e.to_errno()
-            );
+        let age = cpus
+            .live
+            .get(cpu)
+            .and_then(|live| refreshed_age_ns(live, cpus.now_ns));
+        match age {
+            Some(age) => {
+                let _ = writeln!(
+                    out,
+                    "#{stop} no backtrace of CPU {cpu}: its watchdog was last refreshed {} ms ago; a stack dump would refresh it and postpone the kernel's own report of that CPU",
+                    Ms(age)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "#{stop} no backtrace of CPU {cpu}: its watchdog was never refreshed; the kernel will report it"
+                );
+            }
         }
     }
 }
 
-/// A backtrace request, on the CPU it was sent to, in hard interrupt
-/// context: `comm` and `pid` are of the task it interrupted. Returns
-/// whether to dump the stack.
+/// An IPI from [`stopwatch_console_warning`], on the CPU it was sent to,
+/// in hard interrupt context with the printk CPU lock held: `comm` and
+/// `pid` are of the task it interrupted. Prints the warning if it was
+/// handed here, then the backtrace header; returns whether to dump the
+/// stack.
 ///
 /// # Safety
 ///
@@ -259,14 +332,28 @@ pub(crate) unsafe extern "C" fn stopwatch_console_backtrace(
     let Some(rec) = recorder() else {
         return false;
     };
+    let Some(req) = rec.console.requests.get(cpu as usize) else {
+        return false;
+    };
     // SAFETY: guaranteed by the caller (a copy of `current->comm`).
     let comm = unsafe { &*comm };
-    let sent = rec.console.backtrace_sent_ns.load(Relaxed);
+    let stop = req.stop.load(Acquire);
+    let late = Ms(services::now_ns().saturating_sub(req.sent_ns.load(Relaxed)));
+    let cpus = rec.live_cpus();
+    let mut out = Lines::new(Level::Warning);
+    if req.warning.swap(false, Relaxed) && rec.console.printed_stop.swap(stop, Relaxed) != stop {
+        print_warning(&mut out, rec, &cpus, stop);
+    }
+    if !cpus.missing(cpu as usize, stop) {
+        let _ = writeln!(
+            out,
+            "#{stop} CPU {cpu} took the IPI after {late} ms, once it had arrived: no backtrace"
+        );
+        return false;
+    }
     let _ = writeln!(
-        Lines::new(Level::Warning),
-        "#{} CPU {cpu} backtrace (IPI answered after {} ms), running {}/{pid}:",
-        rec.console.warned_stop.load(Relaxed),
-        Ms(services::now_ns().saturating_sub(sent)),
+        out,
+        "#{stop} CPU {cpu} backtrace (IPI answered after {late} ms), running {}/{pid}:",
         comm_str(comm)
     );
     true
@@ -288,20 +375,43 @@ pub(crate) extern "C" fn stopwatch_console_note(cpu: u32) {
     }
 }
 
-/// The panic notifier, on the panicking CPU `cpu`: the other CPUs are
-/// stopped or about to be; nothing here allocates, locks or sleeps.
+/// Names for the panic dump from NMI context (a hard-lockup panic runs on
+/// the NMI stack, a few KiB): addresses in hex, no symbol lookup.
+struct RawNames<'a>(&'a Recorder);
+
+impl Names for RawNames<'_> {
+    fn symbol(&self, f: &mut fmt::Formatter<'_>, addr: u64) -> fmt::Result {
+        write!(f, "{addr:#x}")
+    }
+
+    fn comm(&self, pid: u32) -> Option<Comm> {
+        self.0.comm_of(pid)
+    }
+}
+
+/// The panic notifier, on the panicking CPU `cpu` (`nmi`: in NMI
+/// context): the other CPUs are stopped or about to be; nothing here
+/// allocates, locks or sleeps.
 #[no_mangle]
-pub(crate) extern "C" fn stopwatch_console_panic(cpu: u32) {
+pub(crate) extern "C" fn stopwatch_console_panic(cpu: u32, nmi: bool) {
     let Some(rec) = recorder() else {
         return;
     };
+    if nmi {
+        dump(rec, cpu, &RawNames(rec));
+    } else {
+        dump(rec, cpu, &KernelNames(rec));
+    }
+}
+
+/// The panic dump.
+fn dump(rec: &Recorder, cpu: u32, names: &impl Names) {
     // Stopping the other CPUs took them offline; they are still active.
     let cpus = LiveCpus {
         live: &rec.cpus,
         online: |c: usize| services::cpu_online(c as u32) || services::cpu_active(c as u32),
         now_ns: services::now_ns(),
     };
-    let names = KernelNames(rec);
     let mut out = Lines::new(Level::Emergency);
     let _ = writeln!(
         out,
@@ -319,7 +429,7 @@ pub(crate) extern "C" fn stopwatch_console_panic(cpu: u32) {
                 instance: Some(instance),
                 stop: instance.stop,
                 touches: &touches,
-                names: &names,
+                names,
             }
         );
     }
@@ -343,21 +453,14 @@ pub(crate) extern "C" fn stopwatch_console_panic(cpu: u32) {
                 live,
                 online: (cpus.online)(c),
                 now_ns: cpus.now_ns,
-                names: &names,
+                names,
             }
         );
     }
     for c in 0..shown {
         let _ = writeln!(out, "newest records of CPU {c}:");
         rec.newest_records(c, PANIC_RECORDS, |r: &Record| {
-            let _ = writeln!(
-                out,
-                "  {}",
-                EventLine {
-                    rec: r,
-                    names: &names
-                }
-            );
+            let _ = writeln!(out, "  {}", EventLine { rec: r, names });
         });
     }
     if cpus.live.len() > shown {

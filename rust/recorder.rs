@@ -7,7 +7,7 @@
 //! files) run in process context, take `ring_lock` against a concurrent
 //! resize, and never block the writers.
 
-mod handlers;
+pub(crate) mod handlers;
 
 use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
@@ -51,16 +51,65 @@ struct OpenStop {
     begin_ns: AtomicU64,
 }
 
+/// A backtrace request to one CPU (see `console.rs`).
+pub(crate) struct Request {
+    /// The instance it was sent for (0: none yet).
+    pub(crate) stop: AtomicU32,
+    /// When it was sent.
+    pub(crate) sent_ns: AtomicU64,
+    /// Whether the target prints the instance's warning before its
+    /// backtrace.
+    pub(crate) warning: AtomicBool,
+}
+
 /// The recorder's state for `console.rs`.
 pub(crate) struct ConsoleState {
     /// Console output on.
     pub(crate) on: AtomicBool,
-    /// The last instance the console warned about (once per instance).
+    /// The last instance whose warning was queued (once per instance).
     pub(crate) warned_stop: AtomicU32,
-    /// When the last backtrace requests were sent.
-    pub(crate) backtrace_sent_ns: AtomicU64,
+    /// The last instance whose warning was printed (by whoever got there
+    /// first: the CPU it was handed to, or the fallback).
+    pub(crate) printed_stop: AtomicU32,
+    /// The last instance whose warning was handed to a CPU that has not
+    /// arrived, and when: the waiting CPUs fall back to printing it
+    /// themselves if it is not printed within `FALLBACK_NS`.
+    pub(crate) handed_stop: AtomicU32,
+    /// See `handed_stop`.
+    pub(crate) handed_ns: AtomicU64,
+    /// The last instance a waiting CPU queued the fallback for.
+    pub(crate) fallback_stop: AtomicU32,
+    /// Per CPU, indexed by CPU id.
+    pub(crate) requests: KVec<Request>,
     /// `TAINT_SOFTLOCKUP`: the `add_taint()` flag of a soft-lockup report.
     pub(crate) taint_softlockup: u32,
+}
+
+impl ConsoleState {
+    /// Console state for `nr_cpus` CPUs.
+    fn new(nr_cpus: usize, on: bool) -> Result<Self> {
+        let mut requests = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
+        for _ in 0..nr_cpus {
+            requests.push(
+                Request {
+                    stop: AtomicU32::new(0),
+                    sent_ns: AtomicU64::new(0),
+                    warning: AtomicBool::new(false),
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self {
+            on: AtomicBool::new(on),
+            warned_stop: AtomicU32::new(0),
+            printed_stop: AtomicU32::new(0),
+            handed_stop: AtomicU32::new(0),
+            handed_ns: AtomicU64::new(0),
+            fallback_stop: AtomicU32::new(0),
+            requests,
+            taint_softlockup: seam::taint_softlockup(),
+        })
+    }
 }
 
 /// The rings of every CPU, replaced as a whole on resize.
@@ -174,12 +223,7 @@ impl Recorder {
             next_stop: AtomicU32::new(0),
             thread_size: seam::thread_size(),
             warn_percent: AtomicU32::new(warn_percent),
-            console: ConsoleState {
-                on: AtomicBool::new(console),
-                warned_stop: AtomicU32::new(0),
-                backtrace_sent_ns: AtomicU64::new(0),
-                taint_softlockup: seam::taint_softlockup(),
-            },
+            console: ConsoleState::new(nr_cpus, console)?,
             torn: AtomicU64::new(0),
             layout_errors: AtomicU64::new(0),
             // Last: once the rings are a raw pointer only `PinnedDrop`
@@ -228,9 +272,10 @@ impl Recorder {
     pub(crate) fn newest_records(&self, cpu: usize, n: usize, mut each: impl FnMut(&Record)) {
         let rings = self.rings.load(Acquire);
         // SAFETY: by the type invariants `rings` is live until a resize has
-        // waited for a grace period after replacing it. The panic dump runs
-        // with interrupts off on the panicking CPU, and the other CPUs are
-        // stopped, so no grace period can end while it reads.
+        // waited for a grace period after replacing it. `panic()` disables
+        // interrupts on its CPU before it calls the notifiers, so no grace
+        // period can end while the dump reads (whether or not the other
+        // CPUs could be stopped).
         let rings = unsafe { &*rings };
         let Some(ring) = rings.rings.get(cpu) else {
             return;

@@ -144,6 +144,7 @@ mod ffi {
         pub(super) fn stopwatch_taint_softlockup() -> u32;
         pub(super) fn stopwatch_queue_warning();
         pub(super) fn stopwatch_queue_note();
+        pub(super) fn stopwatch_queue_fallback();
         pub(super) fn stopwatch_send_backtrace(cpu: u32) -> i32;
         pub(super) fn stopwatch_console_start();
         pub(super) fn stopwatch_console_stop();
@@ -254,15 +255,23 @@ pub(crate) fn queue_warning() {
     unsafe { ffi::stopwatch_queue_warning() }
 }
 
+/// Queues the warning's fallback `irq_work` on this CPU. As
+/// [`queue_warning`].
+pub(crate) fn queue_fallback() {
+    // SAFETY: no preconditions; the work item is static.
+    unsafe { ffi::stopwatch_queue_fallback() }
+}
+
 /// Queues this CPU's lockup-report note `irq_work`. As [`queue_warning`].
 pub(crate) fn queue_note() {
     // SAFETY: no preconditions; the work items are static, one per CPU.
     unsafe { ffi::stopwatch_queue_note() }
 }
 
-/// Asks `cpu` for its backtrace by IPI: it arrives in
-/// `crate::console::stopwatch_console_backtrace` on that CPU. `EBUSY` if
-/// the previous request to that CPU has not run yet.
+/// Sends `cpu` an IPI that arrives in
+/// `crate::console::stopwatch_console_backtrace` on that CPU (and dumps its
+/// stack if that says so). `EBUSY` if the previous one has not run yet.
+/// Not from NMI context (an int3 probe handler is one).
 pub(crate) fn send_backtrace(cpu: u32) -> Result {
     // SAFETY: the C side bounds-checks `cpu`; the csd is static and only
     // this function queues it.
@@ -281,7 +290,9 @@ pub(crate) unsafe fn console_start() {
 }
 
 /// Unregisters the panic notifier and waits for every queued work item and
-/// backtrace request: on return no console callback runs or is pending.
+/// backtrace request, then for a grace period (a backtrace request's lock
+/// is released before its function runs): on return no console callback
+/// runs or is pending.
 /// Call only once nothing queues any more (probes unregistered).
 pub(crate) fn console_stop() {
     // SAFETY: no preconditions beyond the above, which only affect whether

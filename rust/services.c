@@ -42,6 +42,7 @@ void stopwatch_udelay(u32 us);
 u32 stopwatch_nr_cpu_ids(void);
 bool stopwatch_cpu_online(u32 cpu);
 bool stopwatch_cpu_active(u32 cpu);
+u32 stopwatch_this_cpu(void);
 u32 stopwatch_num_online_cpus(void);
 const void *stopwatch_cpu_online_mask(void);
 u32 stopwatch_cpumask_weight(const void *mask);
@@ -211,6 +212,13 @@ NOKPROBE_SYMBOL(stopwatch_cpu_online);
 bool stopwatch_cpu_active(u32 cpu)
 {
 	return cpu < nr_cpu_ids && cpu_active(cpu);
+}
+
+/* The CPU the caller runs on (it must not migrate: interrupt context or
+ * preemption off). */
+u32 stopwatch_this_cpu(void)
+{
+	return raw_smp_processor_id();
 }
 
 notrace u32 stopwatch_num_online_cpus(void)

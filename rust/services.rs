@@ -37,6 +37,7 @@ mod ffi {
         pub(super) fn stopwatch_nr_cpu_ids() -> u32;
         pub(super) fn stopwatch_cpu_online(cpu: u32) -> bool;
         pub(super) fn stopwatch_cpu_active(cpu: u32) -> bool;
+        pub(super) fn stopwatch_this_cpu() -> u32;
         pub(super) fn stopwatch_num_online_cpus() -> u32;
         pub(super) fn stopwatch_cpu_online_mask() -> *const c_void;
         pub(super) fn stopwatch_cpumask_weight(mask: *const c_void) -> u32;
@@ -100,6 +101,13 @@ pub(crate) fn cpu_online(cpu: u32) -> bool {
 pub(crate) fn cpu_active(cpu: u32) -> bool {
     // SAFETY: the C side checks `cpu < nr_cpu_ids`.
     unsafe { ffi::stopwatch_cpu_active(cpu) }
+}
+
+/// The CPU the caller runs on; meaningful only where it cannot migrate
+/// (interrupt context, preemption off).
+pub(crate) fn this_cpu() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_this_cpu() }
 }
 
 /// Number of online CPUs.

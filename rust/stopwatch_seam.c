@@ -242,6 +242,18 @@ int stopwatch_probe_register(u32 index, const char *symbol, bool paired, bool ir
 		if (irqs_off)
 			p->krp.kp.post_handler = sw_post_handler;
 		ret = register_kprobe(&p->krp.kp);
+		/*
+		 * On an ftrace call site the kprobe is ftrace-based, and its
+		 * handlers run with interrupts as the caller had them: the post
+		 * handler does not help there. stop_machine_yield() is notrace
+		 * in 6.12 and 7.3; refuse rather than run with a false promise.
+		 */
+		if (!ret && irqs_off && (p->krp.kp.flags & KPROBE_FLAG_FTRACE)) {
+			pr_err("%s is an ftrace site: its kprobe would run with interrupts on\n",
+			       symbol);
+			unregister_kprobe(&p->krp.kp);
+			ret = -EOPNOTSUPP;
+		}
 	}
 	if (!ret)
 		p->registered = true;
@@ -364,16 +376,23 @@ u32 stopwatch_taint_softlockup(void)
 /*
  * What stopwatch prints happens here, never in a probe handler: a handler
  * only queues an irq_work (the deferral printk itself uses from NMI), and
- * the work prints in hard interrupt context on the same CPU, right after
- * the handler's context ends. The backtrace of a CPU that has not arrived
- * is an IPI to it (smp_call_function_single_async(): a module cannot reach
- * the kernel's NMI backtrace, see Documentation/stopwatch.rst). The panic
+ * the work runs in hard interrupt context on the same CPU, right after
+ * the handler's context ends. The warning's work hands the printing to a
+ * CPU that has not arrived by IPI (smp_call_function_single_async(): a
+ * module cannot reach the kernel's NMI backtrace, see
+ * Documentation/stopwatch.rst), which also dumps its stack; the fallback
+ * work prints on a waiting CPU when that CPU does not answer. The panic
  * dump is a panic notifier. The Rust side (console.rs) decides what to say.
  */
 
 static void sw_warning_fn(struct irq_work *work)
 {
-	stopwatch_console_warning();
+	stopwatch_console_warning(false);
+}
+
+static void sw_fallback_fn(struct irq_work *work)
+{
+	stopwatch_console_warning(true);
 }
 
 static void sw_note_fn(struct irq_work *work)
@@ -383,6 +402,7 @@ static void sw_note_fn(struct irq_work *work)
 
 /* One early warning at a time (once per stop_machine() instance). */
 static struct irq_work sw_warning_work = IRQ_WORK_INIT_HARD(sw_warning_fn);
+static struct irq_work sw_fallback_work = IRQ_WORK_INIT_HARD(sw_fallback_fn);
 /* One note per CPU: each CPU's soft-lockup report is annotated there.
  * Set up by stopwatch_console_start(): on 6.12 a static initializer of a
  * module's per-CPU irq_work left `func` NULL (an Oops in irq_work_single()
@@ -399,6 +419,12 @@ notrace void stopwatch_queue_warning(void)
 }
 NOKPROBE_SYMBOL(stopwatch_queue_warning);
 
+notrace void stopwatch_queue_fallback(void)
+{
+	irq_work_queue(&sw_fallback_work);
+}
+NOKPROBE_SYMBOL(stopwatch_queue_fallback);
+
 notrace void stopwatch_queue_note(void)
 {
 	irq_work_queue(this_cpu_ptr(&sw_note_work));
@@ -407,14 +433,18 @@ NOKPROBE_SYMBOL(stopwatch_queue_note);
 
 /* Runs on the target CPU in hard interrupt context: `current` is the task
  * the IPI interrupted, and the stack dump shows its frames below the
- * interrupt's. */
+ * interrupt's. The printk CPU lock keeps what one CPU prints here in one
+ * piece, as the kernel's own NMI backtraces do. */
 static void sw_backtrace_fn(void *unused)
 {
+	unsigned long flags;
 	char comm[16];
 
 	strscpy(comm, current->comm, sizeof(comm));
+	printk_cpu_sync_get_irqsave(flags);
 	if (stopwatch_console_backtrace(raw_smp_processor_id(), comm, task_pid_nr(current)))
 		dump_stack_lvl(KERN_WARNING);
+	printk_cpu_sync_put_irqrestore(flags);
 }
 
 /* Asks `cpu` for its backtrace; 0, -EBUSY (the previous request is still
@@ -428,7 +458,7 @@ int stopwatch_send_backtrace(u32 cpu)
 
 static int sw_panic_fn(struct notifier_block *nb, unsigned long action, void *msg)
 {
-	stopwatch_console_panic(raw_smp_processor_id());
+	stopwatch_console_panic(raw_smp_processor_id(), in_nmi());
 	return NOTIFY_DONE;
 }
 
@@ -453,24 +483,37 @@ void stopwatch_console_start(void)
 /*
  * Undoes stopwatch_console_start() once nothing can queue any more (the
  * probes are unregistered): on return no callback runs or is pending, so
- * the module's text and the recorder may go. A backtrace request to a CPU
- * whose interrupts stay off keeps this waiting: say so once a second.
+ * the module's text and the recorder may go. An IPI to a CPU whose
+ * interrupts stay off keeps this waiting: say so every 10 s.
  */
 void stopwatch_console_stop(void)
 {
-	unsigned int cpu, waited;
+	unsigned long start, next;
+	unsigned int cpu;
 
 	atomic_notifier_chain_unregister(&panic_notifier_list, &sw_panic_nb);
+	/* The warning's work may send IPIs, the fallback's may not. */
 	irq_work_sync(&sw_warning_work);
+	irq_work_sync(&sw_fallback_work);
 	for_each_possible_cpu(cpu) {
 		call_single_data_t *csd = per_cpu_ptr(&sw_backtrace_csd, cpu);
 
 		irq_work_sync(per_cpu_ptr(&sw_note_work, cpu));
-		for (waited = 1; smp_load_acquire(&csd->node.u_flags) & CSD_FLAG_LOCK; waited++) {
-			if (waited % 1000 == 0)
-				pr_warn("unloading: CPU %u has not run its backtrace request for %u s\n",
-					cpu, waited / 1000);
+		start = jiffies;
+		next = start + 10 * HZ;
+		while (smp_load_acquire(&csd->node.u_flags) & CSD_FLAG_LOCK) {
+			if (time_after(jiffies, next)) {
+				pr_warn("unloading: waiting for CPU %u to take its IPI (%u s so far)\n",
+					cpu, jiffies_to_msecs(jiffies - start) / 1000);
+				next += 10 * HZ;
+			}
 			msleep(1);
 		}
 	}
+	/*
+	 * An async csd is unlocked before its function runs (kernel/smp.c):
+	 * the function may still be running. It runs in hard interrupt
+	 * context, an RCU read-side section: a grace period waits for it.
+	 */
+	synchronize_rcu();
 }

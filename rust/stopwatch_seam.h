@@ -25,6 +25,7 @@ int stopwatch_format_symbol(char *buf, size_t len, u64 addr);
 u32 stopwatch_taint_softlockup(void);
 void stopwatch_queue_warning(void);
 void stopwatch_queue_note(void);
+void stopwatch_queue_fallback(void);
 int stopwatch_send_backtrace(u32 cpu);
 void stopwatch_console_start(void);
 void stopwatch_console_stop(void);
@@ -33,10 +34,10 @@ void stopwatch_console_stop(void);
 void stopwatch_probe_hit(u32 index, struct sw_hit *hit);
 /* Implemented in Rust (console.rs): the irq_works, the backtrace IPI and
  * the panic notifier. */
-void stopwatch_console_warning(void);
+void stopwatch_console_warning(bool fallback);
 void stopwatch_console_note(u32 cpu);
 /* `comm`: 16 bytes, NUL-terminated. */
 bool stopwatch_console_backtrace(u32 cpu, const char *comm, u32 pid);
-void stopwatch_console_panic(u32 cpu);
+void stopwatch_console_panic(u32 cpu, bool nmi);
 
 #endif

@@ -29,6 +29,10 @@ use crate::{
 /// again only after this long (the live state always has the latest).
 const TOUCH_RECORD_GAP_NS: u64 = 10_000_000;
 
+/// A console warning handed to a CPU that has not arrived is printed by a
+/// waiting CPU instead if that CPU has not printed it after this long.
+pub(crate) const FALLBACK_NS: u64 = 100_000_000;
+
 impl Recorder {
     /// Appends a record for `hit` to its CPU's ring, if recording.
     pub(super) fn emit(&self, hit: &Hit, live: &CpuLive, event: Event) {
@@ -321,7 +325,11 @@ impl Recorder {
             live.stop_state.store(raw, Release);
             return;
         }
-        if state != StopState::Prepare || stop == 0 || live.stop_warned.load(Relaxed) {
+        if state != StopState::Prepare || stop == 0 {
+            return;
+        }
+        if live.stop_warned.load(Relaxed) {
+            self.console_fallback(stop, hit.ts_ns);
             return;
         }
         let waited_ns = hit.ts_ns.saturating_sub(live.stop_since_ns.load(Relaxed));
@@ -349,6 +357,25 @@ impl Recorder {
                 waited_ns,
             },
         );
+    }
+
+    /// After this CPU's warning: if the console warning of `stop` was handed
+    /// to a CPU that has not arrived and is not printed [`FALLBACK_NS`]
+    /// later (that CPU's interrupts are off), the first waiting CPU to
+    /// notice queues the fallback, which prints it there. A few loads per
+    /// spin.
+    #[inline(always)]
+    fn console_fallback(&self, stop: u32, now_ns: u64) {
+        let c = &self.console;
+        if c.handed_stop.load(Acquire) != stop
+            || c.printed_stop.load(Relaxed) == stop
+            || now_ns.saturating_sub(c.handed_ns.load(Relaxed)) < FALLBACK_NS
+        {
+            return;
+        }
+        if c.fallback_stop.swap(stop, Relaxed) != stop {
+            seam::queue_fallback();
+        }
     }
 
     /// `add_taint(flag, ...)`: after every soft-lockup report, on the

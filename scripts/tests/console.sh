@@ -9,7 +9,7 @@ D=$SW_DEBUGFS
 H=/sys/kernel/debug/stopwatch_hog
 # blame: how many of stopwatch's lines about stop_machine waits the kernel
 # log has (warnings, backtraces, notes, panic dump).
-blame() { dmesg | grep -cE '\] stopwatch: (stop_machine #|#[0-9]+ |CPU [0-9]+ is waiting|panic dump)'; }
+blame() { dmesg | grep -cE 'stopwatch: (stop_machine #|#[0-9]+ |CPU [0-9]+ is waiting|panic dump)'; }
 storm_calls() { sed -n 's/^calls=\([0-9]*\) .*/\1/p' /sys/kernel/debug/stopwatch_storm/stats; }
 
 echo 1 >/proc/sys/kernel/watchdog_thresh
@@ -68,6 +68,7 @@ check "console on through the file" sh -c "echo 1 > $D/console"
 reports=$(dmesg | grep -c 'BUG: soft lockup')
 stall 2
 check "the second stall made the kernel report again" test "$(dmesg | grep -c 'BUG: soft lockup')" -gt "$reports"
+check "console on: stopwatch printed about the stall" test "$(blame)" -gt 0
 check "console on: the warning names CPU 2 and the hog" \
 	sh -c "dmesg | grep -Eq 'stopwatch: #[0-9]+ CPU 2 has not arrived: task=stopwatch_hog/2/'"
 check "console on: a note after a report names CPU 2 and the hog" \
