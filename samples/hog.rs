@@ -44,6 +44,8 @@ struct Params {
     touch_ms: u32,
     /// `start`.
     start: bool,
+    /// `irqs_off`.
+    irqs_off: bool,
 }
 
 mod ffi {
@@ -52,6 +54,8 @@ mod ffi {
     extern "C" {
         pub(super) fn touch_softlockup_watchdog();
         pub(super) fn stopwatch_hog_params(out: *mut Params);
+        pub(super) fn stopwatch_hog_irq_save() -> usize;
+        pub(super) fn stopwatch_hog_irq_restore(flags: usize);
     }
 }
 
@@ -61,6 +65,8 @@ struct HogState {
     seconds: u32,
     /// See [`HogState::seconds`].
     touch_ms: u32,
+    /// See [`HogState::seconds`].
+    irqs_off: bool,
     /// A run was asked for and has not started.
     pending: AtomicBool,
     /// A run is going on.
@@ -84,6 +90,11 @@ fn hog(st: &HogState) {
     let start = services::now_ns();
     // Nothing in this section sleeps.
     let no_preempt = NoPreempt::new();
+    // SAFETY: no preconditions; restored below, on this CPU (preemption is
+    // off).
+    let flags = st
+        .irqs_off
+        .then(|| unsafe { ffi::stopwatch_hog_irq_save() });
     loop {
         let elapsed = services::now_ns().saturating_sub(start);
         if elapsed >= total_ns {
@@ -96,6 +107,10 @@ fn hog(st: &HogState) {
             next_touch += every_ns;
         }
         services::cpu_relax();
+    }
+    if let Some(flags) = flags {
+        // SAFETY: `flags` came from the save above, on this CPU.
+        unsafe { ffi::stopwatch_hog_irq_restore(flags) };
     }
     drop(no_preempt);
     st.touches.fetch_add(touches, Relaxed);
@@ -115,9 +130,10 @@ unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
         if st.pending.swap(false, Relaxed) {
             st.running.store(true, Relaxed);
             pr_info!(
-                "hogging for {} s, touching every {} ms\n",
+                "hogging for {} s, touching every {} ms{}\n",
                 st.seconds,
-                st.touch_ms
+                st.touch_ms,
+                if st.irqs_off { ", interrupts off" } else { "" }
             );
             hog(st);
             st.runs.fetch_add(1, Relaxed);
@@ -186,6 +202,7 @@ impl kernel::Module for Hog {
             HogState {
                 seconds: p.seconds,
                 touch_ms: p.touch_ms,
+                irqs_off: p.irqs_off,
                 pending: AtomicBool::new(p.start),
                 running: AtomicBool::new(false),
                 runs: AtomicU64::new(0),

@@ -24,6 +24,10 @@ module_param(touch_ms, uint, 0444);
 MODULE_PARM_DESC(touch_ms,
 		 "Call touch_softlockup_watchdog() every touch_ms (0: never; ..=10000)");
 
+static bool irqs_off;
+module_param(irqs_off, bool, 0444);
+MODULE_PARM_DESC(irqs_off, "Run with interrupts off too (an IPI cannot reach it)");
+
 static bool start = true;
 module_param(start, bool, 0444);
 MODULE_PARM_DESC(start, "Run once at load");
@@ -34,6 +38,7 @@ struct hog_params {
 	u32 seconds;
 	u32 touch_ms;
 	bool start;
+	bool irqs_off;
 };
 
 void stopwatch_hog_params(struct hog_params *out);
@@ -43,4 +48,20 @@ void stopwatch_hog_params(struct hog_params *out)
 	out->seconds = seconds;
 	out->touch_ms = touch_ms;
 	out->start = start;
+	out->irqs_off = irqs_off;
+}
+
+unsigned long stopwatch_hog_irq_save(void);
+unsigned long stopwatch_hog_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void stopwatch_hog_irq_restore(unsigned long flags);
+void stopwatch_hog_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
 }

@@ -73,6 +73,28 @@ check "console on: the warning names CPU 2 and the hog" \
 	sh -c "dmesg | grep -Eq 'stopwatch: #[0-9]+ CPU 2 has not arrived: task=stopwatch_hog/2/'"
 check "console on: a note after a report names CPU 2 and the hog" \
 	sh -c "dmesg | grep -Eq 'stopwatch: CPU [013] is waiting in stop_machine #[0-9]+ [(]PREPARE, [0-9.]+ s[)] for CPU 2 [(]stopwatch_hog/2/'"
+
+# A culprit with interrupts off cannot take the IPI the warning is handed
+# over with: a waiting CPU prints the warning instead, and the IPI, taken
+# once the hog is done, is labelled with its delay.
+check "hog unloads" rmmod stopwatch_hog
+check "hog loads idle with interrupts off (CPU 2, 3 s)" \
+	insmod /stopwatch/stopwatch_hog.ko start=0 cpu=2 seconds=3 touch_ms=100 irqs_off=1
+# The storm's thread sleeps on a timer of the CPU it last ran on: keep it
+# off CPU 2, whose timers do not fire while its interrupts are off.
+check "storm's thread pinned to CPU 0" sh -c '
+	for p in /proc/[0-9]*; do
+		[ "$(cat $p/comm 2>/dev/null)" = stopwatch_storm ] && taskset -p 1 ${p#/proc/} >/dev/null && exit 0
+	done
+	exit 1'
+stall 1
+# (The task named is the one the watchdog's timer last saw on CPU 2: with
+# its interrupts off that sample is stale, and check_age_ms says how.)
+check "interrupts off: a waiting CPU printed the warning, naming CPU 2" \
+	sh -c "dmesg | grep -Eq 'stopwatch: #[0-9]+ printed by CPU [013] instead: the CPU it was handed to did not take the IPI' &&
+		dmesg | grep -Eq 'stopwatch: #[0-9]+ CPU 2 has not arrived: task=[^ ]+ check_age_ms=[0-9.]+ touch_age_ms='"
+check "interrupts off: the IPI taken late is labelled with its delay (>= 1 s)" \
+	sh -c "dmesg | grep -Eq 'stopwatch: #[0-9]+ CPU 2 (backtrace [(]IPI answered|took the IPI) after [0-9]{4,}[.][0-9]+ ms'"
 check "storm unloads" rmmod stopwatch_storm
 check "hog unloads" rmmod stopwatch_hog
 check "stopwatch unloads" rmmod stopwatch
