@@ -8,7 +8,8 @@
 // The kernel modules use items the host tests do not.
 #![allow(
     dead_code,
-    reason = "the kernel modules use what the host tests do not"
+    unused_imports,
+    reason = "the kernel modules use what the host tests do not (items and re-exports)"
 )]
 
 extern crate alloc;

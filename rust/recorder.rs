@@ -8,6 +8,7 @@
 //! resize, and never block the writers.
 
 pub(crate) mod handlers;
+mod open;
 
 use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
@@ -21,35 +22,13 @@ use crate::{
     seam, services,
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
+use open::OpenStops;
 
-/// Slots of the open-instance table (concurrent `stop_machine()` callers).
-const OPEN_STOPS: usize = 8;
 /// Slots of the pid -> comm cache.
 const COMM_SLOTS: usize = 512;
 
 /// A CPU's ring, over slots from `kvmalloc()`.
 pub(crate) type CpuRing = Ring<KVVec<Slot>>;
-
-/// A `stop_machine_cpuslocked()` call between its entry and return.
-struct OpenStop {
-    /// Instance id; 0 when free, [`u32::MAX`] while being filled.
-    id: AtomicU32,
-    /// Base of the caller's stack: the call's `struct multi_stop_data`
-    /// lives in `[stack, stack + THREAD_SIZE)`.
-    stack: AtomicU64,
-    /// `fn` and `data` (match `multi_cpu_stop()` calls to the instance).
-    func: AtomicU64,
-    /// See `func`.
-    data: AtomicU64,
-    /// Online CPUs at entry (`num_threads` of the call).
-    nr_cpus: AtomicU32,
-    /// Return address into the caller.
-    caller: AtomicU64,
-    /// Pid of the calling task.
-    pid: AtomicU32,
-    /// When the call began.
-    begin_ns: AtomicU64,
-}
 
 /// A backtrace request to one CPU (see `console.rs`).
 pub(crate) struct Request {
@@ -157,7 +136,7 @@ pub(crate) struct Recorder {
     /// Task names.
     comms: CommCache<KVec<CommSlot>>,
     /// Instances between entry and return.
-    open: [OpenStop; OPEN_STOPS],
+    open: OpenStops,
     /// Last instance id handed out.
     next_stop: AtomicU32,
     /// `THREAD_SIZE`.
@@ -208,18 +187,7 @@ impl Recorder {
                 }
                 CommCache::new(slots).ok_or(EINVAL)?
             },
-            open: [const {
-                OpenStop {
-                    id: AtomicU32::new(0),
-                    stack: AtomicU64::new(0),
-                    func: AtomicU64::new(0),
-                    data: AtomicU64::new(0),
-                    nr_cpus: AtomicU32::new(0),
-                    caller: AtomicU64::new(0),
-                    pid: AtomicU32::new(0),
-                    begin_ns: AtomicU64::new(0),
-                }
-            }; OPEN_STOPS],
+            open: OpenStops::new(),
             next_stop: AtomicU32::new(0),
             thread_size: seam::thread_size(),
             warn_percent: AtomicU32::new(warn_percent),
@@ -250,16 +218,7 @@ impl Recorder {
     /// The `stop_machine()` calls between entry and return that have a
     /// slot in the open-instance table.
     pub(crate) fn open_instances(&self) -> impl Iterator<Item = Instance> + '_ {
-        self.open.iter().filter_map(|slot| {
-            let stop = slot.id.load(Acquire);
-            (stop != 0 && stop != u32::MAX).then(|| Instance {
-                stop,
-                pid: slot.pid.load(Relaxed),
-                caller: slot.caller.load(Relaxed),
-                func: slot.func.load(Relaxed),
-                begin_ns: slot.begin_ns.load(Relaxed),
-            })
-        })
+        self.open.instances()
     }
 
     /// Instance `stop`, if it is in flight and has a slot.

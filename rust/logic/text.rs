@@ -2,16 +2,18 @@
 
 //! Text of records and instances: one line per item, `key=value` fields,
 //! documented in `Documentation/stopwatch.rst`. Changing a field name is an
-//! interface change. What is live (the `cpus` and `stats` views) is
-//! formatted by the module (`rust/views.rs`); what the records say is
-//! formatted here.
+//! interface change. This file has the pieces every line uses (times,
+//! names, CPU lists); a line of `events` is `text/event.rs`, a line of
+//! `stops` is `text/stop.rs`. What is live (the `cpus` view, the console)
+//! is worded by `diagnosis.rs`.
 
-use super::{
-    analysis::{CpuInStop, Culprit, StopSummary},
-    comm::{comm_str, Comm, COMM_LEN},
-    record::{Event, Record},
-    Alloc,
-};
+mod event;
+mod stop;
+
+pub(crate) use event::EventLine;
+pub(crate) use stop::StopLine;
+
+use super::comm::{comm_str, Comm, COMM_LEN};
 use core::fmt::{self, Display, Formatter};
 
 /// Nanoseconds shown as `seconds.micros` (ftrace style).
@@ -47,7 +49,7 @@ pub(crate) trait Names {
 
 /// Name shown for `pid`: `<idle>` for pid 0 (every CPU's idle task has
 /// it, under a different name), else the cached name.
-fn comm_for<N: Names>(names: &N, pid: u32) -> Option<Comm> {
+pub(super) fn comm_for<N: Names>(names: &N, pid: u32) -> Option<Comm> {
     if pid == 0 {
         let mut idle = [0u8; COMM_LEN];
         idle[..6].copy_from_slice(b"<idle>");
@@ -69,7 +71,7 @@ impl<N: Names> Display for Task<'_, N> {
 }
 
 /// `comm/pid` or `-` if there is no pid.
-struct MaybeTask<'a, N: Names>(&'a N, Option<u32>);
+pub(super) struct MaybeTask<'a, N: Names>(pub(super) &'a N, pub(super) Option<u32>);
 
 impl<N: Names> Display for MaybeTask<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -86,89 +88,6 @@ pub(crate) struct Sym<'a, N: Names>(pub(crate) &'a N, pub(crate) u64);
 impl<N: Names> Display for Sym<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         self.0.symbol(f, self.1)
-    }
-}
-
-/// One line of the `events` file, without the newline.
-pub(crate) struct EventLine<'a, N: Names> {
-    /// The record.
-    pub(crate) rec: &'a Record,
-    /// Name source.
-    pub(crate) names: &'a N,
-}
-
-impl<N: Names> Display for EventLine<'_, N> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let r = self.rec;
-        let n = self.names;
-        let comm = comm_for(n, r.pid);
-        let name = comm.as_ref().map_or("<...>", comm_str);
-        write!(
-            f,
-            "{:>16}-{:<7} [{:03}] {}: ",
-            name,
-            r.pid,
-            r.cpu,
-            Secs(r.ts_ns)
-        )?;
-        match r.event {
-            Event::Touch { source, caller } => {
-                write!(f, "{} caller={}", source.name(), Sym(n, caller))
-            }
-            Event::WatchdogWork => f.write_str("watchdog_work"),
-            Event::WatchdogCheck { touch_age_ns } => {
-                if touch_age_ns == u64::MAX {
-                    f.write_str("watchdog_check touch_age_ms=never")
-                } else {
-                    write!(f, "watchdog_check touch_age_ms={}", Ms(touch_age_ns))
-                }
-            }
-            Event::StopBegin {
-                stop,
-                nr_cpus,
-                nr_active,
-                func,
-            } => {
-                write!(
-                    f,
-                    "stop_begin stop={stop} fn={} cpus={nr_cpus} active=",
-                    Sym(n, func)
-                )?;
-                if nr_active == 0 {
-                    f.write_str("any")
-                } else {
-                    write!(f, "{nr_active}")
-                }
-            }
-            Event::StopEnd {
-                stop,
-                ret,
-                duration_ns,
-            } => write!(
-                f,
-                "stop_end stop={stop} ret={ret} duration_ms={}",
-                Ms(duration_ns)
-            ),
-            Event::CpuState { stop, state } => {
-                write!(f, "stop_state stop={stop} state={}", state.name())
-            }
-            Event::EarlyWarning {
-                stop,
-                culprit,
-                waited_ns,
-            } => {
-                write!(
-                    f,
-                    "early_warning stop={stop} waited_ms={} culprit=",
-                    Ms(waited_ns)
-                )?;
-                if culprit == u32::MAX {
-                    f.write_str("unknown")
-                } else {
-                    write!(f, "{culprit}")
-                }
-            }
-        }
     }
 }
 
@@ -192,7 +111,7 @@ impl Display for CpuList<'_> {
 
 /// An address through [`Names::symbol`], with spaces dropped so that it
 /// stays one field (`sym+0x1/0x2[module]`).
-struct CompactSym<'a, N: Names>(&'a N, u64);
+pub(super) struct CompactSym<'a, N: Names>(pub(super) &'a N, pub(super) u64);
 
 impl<N: Names> Display for CompactSym<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -207,163 +126,14 @@ impl<N: Names> Display for CompactSym<'_, N> {
     }
 }
 
-/// `caller:count,...` of the touches a CPU made before it arrived, most
-/// first; `-` if none.
-struct TouchCallerList<'a, N: Names>(&'a N, Option<&'a CpuInStop>);
-
-impl<N: Names> Display for TouchCallerList<'_, N> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let Some(c) = self.1 else {
-            return f.write_str("-");
-        };
-        let mut first = true;
-        for t in c.touch_callers.by_count().iter().filter(|t| t.count > 0) {
-            if !first {
-                f.write_str(",")?;
-            }
-            first = false;
-            write!(f, "{}:{}", CompactSym(self.0, t.caller), t.count)?;
-        }
-        if c.touch_callers.other > 0 {
-            write!(f, ",other:{}", c.touch_callers.other)?;
-        } else if first {
-            f.write_str("-")?;
-        }
-        Ok(())
-    }
-}
-
-/// One line of the `stops` file, without the newline.
-pub(crate) struct StopLine<'a, A: Alloc, N: Names> {
-    /// The instance.
-    pub(crate) stop: &'a StopSummary<A>,
-    /// Now, for instances still running.
-    pub(crate) now_ns: u64,
-    /// Online CPUs, for instances still running.
-    pub(crate) online: &'a [u16],
-    /// Name source.
-    pub(crate) names: &'a N,
-    /// Pid the watchdog last saw on a CPU (for CPUs not arrived).
-    pub(crate) task_on: &'a dyn Fn(u16) -> Option<u32>,
-}
-
-impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let s = self.stop;
-        let n = self.names;
-        write!(f, "stop={}", s.stop)?;
-        match s.caller {
-            Some(c) => write!(f, " caller={} caller_cpu={}", Task(n, c.pid), c.cpu)?,
-            None => f.write_str(" caller=- caller_cpu=-")?,
-        }
-        write!(f, " fn={}", Sym(n, s.func))?;
-        let start = s.start_ns().unwrap_or(0);
-        write!(f, " start={}", Secs(start))?;
-        match s.end {
-            Some(end) => write!(
-                f,
-                " duration_ms={} ret={}",
-                Ms(end.ts_ns.saturating_sub(start)),
-                end.ret
-            )?,
-            None => write!(
-                f,
-                " duration_ms={} ret=running",
-                Ms(self.now_ns.saturating_sub(start))
-            )?,
-        }
-        write!(f, " cpus={} arrivals_ms=", s.nr_cpus)?;
-        // By CPU, as the field has always listed them.
-        let mut arrivals = s.arrivals().map_err(|_| fmt::Error)?;
-        arrivals.sort_unstable_by_key(|a| a.cpu);
-        for (i, a) in arrivals.iter().enumerate() {
-            write!(
-                f,
-                "{}{}:+{}",
-                if i == 0 { "" } else { "," },
-                a.cpu,
-                Ms(a.ts_ns.saturating_sub(start))
-            )?;
-        }
-        if arrivals.is_empty() {
-            f.write_str("-")?;
-        }
-        match s.longest_prepare(self.now_ns) {
-            Some(w) => write!(
-                f,
-                " longest_prepare_ms={} longest_prepare_cpu={}",
-                Ms(w.ns),
-                w.cpu
-            )?,
-            None => f.write_str(" longest_prepare_ms=- longest_prepare_cpu=-")?,
-        }
-        let culprit = s.culprit(self.online).map_err(|_| fmt::Error)?;
-        let waiter_touches = |culprits: &[u16]| -> u32 {
-            s.cpus
-                .iter()
-                .filter(|c| !culprits.contains(&c.cpu))
-                .map(|c| c.touches_waiting)
-                .sum()
-        };
-        match culprit {
-            Culprit::LastArrived { cpu, lag_ns } => {
-                let c = s.cpu(cpu);
-                write!(
-                    f,
-                    " culprit={cpu} culprit_why=last_arrived culprit_lag_ms={} culprit_task={}",
-                    Ms(lag_ns),
-                    MaybeTask(n, c.and_then(|c| c.task_before_arrival))
-                )?;
-                write!(
-                    f,
-                    " culprit_touches={} waiter_touches={} culprit_touch_callers={}",
-                    c.map_or(0, |c| c.touches_before_arrival),
-                    waiter_touches(&[cpu]),
-                    TouchCallerList(n, c)
-                )?;
-            }
-            Culprit::Missing(cpus) => {
-                write!(
-                    f,
-                    " culprit={} culprit_why=not_arrived culprit_lag_ms=- culprit_task={}",
-                    CpuList(&cpus),
-                    MaybeTask(n, cpus.first().and_then(|&c| (self.task_on)(c)))
-                )?;
-                let touches: u32 = cpus
-                    .iter()
-                    .filter_map(|&c| s.cpu(c))
-                    .map(|c| c.touches_before_arrival)
-                    .sum();
-                write!(
-                    f,
-                    " culprit_touches={touches} waiter_touches={} culprit_touch_callers={}",
-                    waiter_touches(&cpus),
-                    TouchCallerList(n, cpus.first().and_then(|&c| s.cpu(c)))
-                )?;
-            }
-            Culprit::Unknown => f.write_str(
-                " culprit=- culprit_why=unknown culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=-",
-            )?,
-        }
-        write!(f, " warnings={}", s.warnings.len())
-    }
-}
-
+/// What the tests of the text share.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{
-        logic::{
-            analysis::StopLog,
-            record::{StopState, TouchSource},
-        },
-        testing::{begin, rec, MS},
-        Host,
-    };
-    use alloc::{format, string::String, vec::Vec};
+pub(super) mod testing {
+    use super::{Comm, Formatter, Names, COMM_LEN};
+    use core::fmt;
 
     /// Symbols as `sym_<hex>`, pid 91 is `hog`, others unknown.
-    struct Fake;
+    pub(crate) struct Fake;
 
     impl Names for Fake {
         fn symbol(&self, f: &mut Formatter<'_>, addr: u64) -> fmt::Result {
@@ -381,153 +151,12 @@ mod tests {
             })
         }
     }
+}
 
-    fn line(event: Event, pid: u32) -> String {
-        let rec = Record {
-            ts_ns: 12_345_678_901,
-            cpu: 2,
-            pid,
-            event,
-        };
-        format!(
-            "{}",
-            EventLine {
-                rec: &rec,
-                names: &Fake
-            }
-        )
-    }
-
-    #[test]
-    fn every_record_type_formats() {
-        let head = "             hog-91      [002] 12.345678: ";
-        let cases = [
-            (
-                Event::Touch {
-                    source: TouchSource::Plain,
-                    caller: 0xabc,
-                },
-                "touch caller=sym_abc",
-            ),
-            (
-                Event::Touch {
-                    source: TouchSource::All,
-                    caller: 0x1,
-                },
-                "touch_all caller=sym_1",
-            ),
-            (Event::WatchdogWork, "watchdog_work"),
-            (
-                Event::WatchdogCheck {
-                    touch_age_ns: 1_500_000,
-                },
-                "watchdog_check touch_age_ms=1.500",
-            ),
-            (
-                Event::WatchdogCheck {
-                    touch_age_ns: u64::MAX,
-                },
-                "watchdog_check touch_age_ms=never",
-            ),
-            (
-                Event::StopBegin {
-                    stop: 12,
-                    nr_cpus: 4,
-                    nr_active: 0,
-                    func: 0xf00,
-                },
-                "stop_begin stop=12 fn=sym_f00 cpus=4 active=any",
-            ),
-            (
-                Event::StopEnd {
-                    stop: 12,
-                    ret: -16,
-                    duration_ns: 5_100_000_000,
-                },
-                "stop_end stop=12 ret=-16 duration_ms=5100.000",
-            ),
-            (
-                Event::CpuState {
-                    stop: 12,
-                    state: StopState::DisableIrq,
-                },
-                "stop_state stop=12 state=DISABLE_IRQ",
-            ),
-            (
-                Event::EarlyWarning {
-                    stop: 12,
-                    culprit: 2,
-                    waited_ns: 1_000_123_456,
-                },
-                "early_warning stop=12 waited_ms=1000.123 culprit=2",
-            ),
-            (
-                Event::EarlyWarning {
-                    stop: 12,
-                    culprit: u32::MAX,
-                    waited_ns: 0,
-                },
-                "early_warning stop=12 waited_ms=0.000 culprit=unknown",
-            ),
-        ];
-        for (event, want) in cases {
-            assert_eq!(line(event, 91), format!("{head}{want}"));
-        }
-        // Unknown task names and the idle task read like ftrace's.
-        assert_eq!(
-            line(Event::WatchdogWork, 7),
-            "           <...>-7       [002] 12.345678: watchdog_work"
-        );
-        assert_eq!(
-            line(Event::WatchdogWork, 0),
-            "          <idle>-0       [002] 12.345678: watchdog_work"
-        );
-    }
-
-    #[test]
-    fn arrivals_are_listed_by_cpu() {
-        let records = [
-            begin(0, 1, 2, 0),
-            rec(
-                1,
-                1,
-                20,
-                Event::CpuState {
-                    stop: 1,
-                    state: StopState::None,
-                },
-            ),
-            rec(
-                2,
-                0,
-                21,
-                Event::CpuState {
-                    stop: 1,
-                    state: StopState::None,
-                },
-            ),
-        ];
-        let line = stop_line(&records, 3);
-        assert!(line.contains(" arrivals_ms=0:+2.000,1:+1.000 "), "{line}");
-    }
-
-    #[test]
-    fn touch_callers_stay_one_field() {
-        assert_eq!(format!("{}", TouchCallerList(&Fake, None)), "-");
-        let mut records = Vec::new();
-        records.push(begin(0, 1, 2, 0));
-        for (t, caller) in [0xee, 0xdd, 0xdd, 1, 2, 3].into_iter().enumerate() {
-            let source = TouchSource::Plain;
-            records.push(rec(1 + t as u64, 0, 91, Event::Touch { source, caller }));
-        }
-        let log = StopLog::<Host>::from_records(&records).unwrap();
-        assert_eq!(
-            format!("{}", TouchCallerList(&Fake, log.stops[0].cpu(0))),
-            "sym_dd:2,mod_fn+0x1/0x2[mod]:1,sym_1:1,sym_2:1,other:1"
-        );
-        let quiet = CpuInStop::default();
-        assert_eq!(format!("{}", TouchCallerList(&Fake, Some(&quiet))), "-");
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
 
     #[test]
     fn durations() {
@@ -537,95 +166,5 @@ mod tests {
         );
         assert_eq!(format!("{}", CpuList(&[])), "-");
         assert_eq!(format!("{}", CpuList(&[0, 2, 3])), "0,2,3");
-    }
-
-    /// A held-up instance: CPUs 0 and 1 wait in PREPARE from 11 ms, CPU 2
-    /// (the hog, pid 91) touches twice and arrives at 3000 ms.
-    fn held_up(finished: bool) -> Vec<Record> {
-        let mut v = Vec::new();
-        v.push(rec(1, 2, 91, Event::WatchdogCheck { touch_age_ns: 0 }));
-        v.push(begin(10, 4, 3, 0xf00));
-        for cpu in [0, 1] {
-            let pid = 20 + u32::from(cpu);
-            for st in [StopState::None, StopState::Prepare] {
-                v.push(rec(11, cpu, pid, Event::CpuState { stop: 4, state: st }));
-            }
-        }
-        for t in [1000, 2000] {
-            v.push(rec(
-                t,
-                2,
-                91,
-                Event::Touch {
-                    source: TouchSource::Plain,
-                    caller: 0xdd,
-                },
-            ));
-        }
-        if finished {
-            for st in StopState::ALL {
-                for cpu in [0, 1, 2] {
-                    let t = if st == StopState::None && cpu == 2 {
-                        3000
-                    } else {
-                        3000 + st as u64
-                    };
-                    if cpu < 2 && st <= StopState::Prepare {
-                        continue;
-                    }
-                    v.push(rec(t, cpu, 30, Event::CpuState { stop: 4, state: st }));
-                }
-            }
-            v.push(rec(
-                3010,
-                0,
-                87,
-                Event::StopEnd {
-                    stop: 4,
-                    ret: 0,
-                    duration_ns: 3000 * MS,
-                },
-            ));
-        }
-        v
-    }
-
-    fn stop_line(records: &[Record], now_ms: u64) -> String {
-        let log = StopLog::<Host>::from_records(records).unwrap();
-        let task_on = |cpu: u16| (cpu == 2).then_some(91);
-        format!(
-            "{}",
-            StopLine {
-                stop: &log.stops[0],
-                now_ns: now_ms * MS,
-                online: &[0, 1, 2],
-                names: &Fake,
-                task_on: &task_on,
-            }
-        )
-    }
-
-    #[test]
-    fn stops_line_of_a_running_instance_names_the_missing_cpu() {
-        assert_eq!(
-            stop_line(&held_up(false), 2500),
-            "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
-             duration_ms=2490.000 ret=running cpus=3 arrivals_ms=0:+1.000,1:+1.000 \
-             longest_prepare_ms=2489.000 longest_prepare_cpu=0 culprit=2 \
-             culprit_why=not_arrived culprit_lag_ms=- culprit_task=hog/91 \
-             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
-        );
-    }
-
-    #[test]
-    fn stops_line_of_a_finished_instance_names_the_last_arrival() {
-        assert_eq!(
-            stop_line(&held_up(true), 9999),
-            "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
-             duration_ms=3000.000 ret=0 cpus=3 arrivals_ms=0:+1.000,1:+1.000,2:+2990.000 \
-             longest_prepare_ms=2991.000 longest_prepare_cpu=0 culprit=2 \
-             culprit_why=last_arrived culprit_lag_ms=2989.000 culprit_task=hog/91 \
-             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
-        );
     }
 }

@@ -7,16 +7,17 @@
 //! read the clock, and push to their own CPU's ring: no locks, no
 //! allocation, no printk, bounded work: the loops are over the CPUs
 //! (`touch_all`, the culprit search of an early warning, once per CPU per
-//! instance), over the [`super::OPEN_STOPS`] open-instance slots, and over
+//! instance), over the [`super::open::OPEN_STOPS`] open-instance slots, and over
 //! the at most four states a CPU can catch up on in one spin. What is to
 //! be printed is only queued here (`seam::queue_warning`,
 //! `seam::queue_note`); `console.rs` prints it.
 
-use super::Recorder;
+use super::{open::Entry, Recorder};
 use crate::{
     hot::{Acquire, Relaxed, Release},
     logic::{
         comm::comm_to_words,
+        diagnosis::Instance,
         live::{bump, CpuLive, NOT_IN_STOP},
         record::{Event, Record, StopState, TouchSource},
     },
@@ -164,7 +165,7 @@ impl Recorder {
     /// `stop_machine_cpuslocked(fn, data, cpus)` entry.
     ///
     /// The instance gets an id and, if one is free, a slot in `open` (more
-    /// than [`OPEN_STOPS`] callers at once queue on `stop_cpus_mutex`; the
+    /// than [`super::open::OPEN_STOPS`] callers at once queue on `stop_cpus_mutex`; the
     /// extra ones are recorded but their CPUs' states carry id 0). The id,
     /// slot and start travel to the return in the call's kretprobe scratch.
     pub(crate) fn on_stop_begin(&self, live: &CpuLive, hit: &mut Hit) {
@@ -176,21 +177,18 @@ impl Recorder {
         // SAFETY: `args[2]` is the `cpus` argument of the call being
         // entered: NULL or a cpumask its caller keeps alive for the call.
         let nr_active = unsafe { services::cpumask_weight(hit.args[2]) };
-        let slot = self
-            .open
-            .iter()
-            .position(|s| s.id.compare_exchange(0, u32::MAX, Acquire, Relaxed).is_ok());
-        if let Some(i) = slot {
-            let slot = &self.open[i];
-            slot.stack.store(hit.stack, Relaxed);
-            slot.func.store(hit.args[0], Relaxed);
-            slot.data.store(hit.args[1], Relaxed);
-            slot.nr_cpus.store(nr_cpus, Relaxed);
-            slot.caller.store(hit.caller, Relaxed);
-            slot.pid.store(hit.pid, Relaxed);
-            slot.begin_ns.store(hit.ts_ns, Relaxed);
-            slot.id.store(id, Release);
-        }
+        let slot = self.open.claim(&Entry {
+            instance: Instance {
+                stop: id,
+                pid: hit.pid,
+                caller: hit.caller,
+                func: hit.args[0],
+                begin_ns: hit.ts_ns,
+            },
+            stack: hit.stack,
+            data: hit.args[1],
+            nr_cpus,
+        });
         // What the early warning counts touches from: once per call, one
         // store per CPU (stop_machine() itself costs far more).
         for c in self.cpus.iter() {
@@ -221,9 +219,8 @@ impl Recorder {
         let (stop, slot, begin) = hit
             .instance()
             .map_or((0, 0, ts), |s| (s[0] as u32, (s[0] >> 32) as usize, s[1]));
-        if let Some(open) = slot.checked_sub(1).and_then(|i| self.open.get(i)) {
-            // Only this call's return frees its slot.
-            let _ = open.id.compare_exchange(stop, 0, Release, Relaxed);
+        if let Some(index) = slot.checked_sub(1) {
+            self.open.release(index, stop);
         }
         self.emit(
             hit,
@@ -243,25 +240,11 @@ impl Recorder {
         // the return probe of that call clears it.
         let msdata = unsafe { MultiStopPtr::new(hit.args[0]) };
         let ms = msdata.read();
-        let mut stop = 0;
-        let mut expected_threads = None;
-        // The instance whose caller's stack holds this `msdata` (and whose
-        // `fn` and `data` it carries): unambiguous even when two callers
-        // pass the same `fn` and `data`.
-        for slot in self.open.iter() {
-            let id = slot.id.load(Acquire);
-            let stack = slot.stack.load(Relaxed);
-            if id != 0
-                && id != u32::MAX
-                && (stack..stack.saturating_add(self.thread_size)).contains(&msdata.addr())
-                && slot.func.load(Relaxed) == ms.func
-                && slot.data.load(Relaxed) == ms.data
-            {
-                stop = id;
-                expected_threads = Some(slot.nr_cpus.load(Relaxed));
-                break;
-            }
-        }
+        let matched = self
+            .open
+            .matching(msdata.addr(), self.thread_size, ms.func, ms.data);
+        let stop = matched.map_or(0, |(id, _)| id);
+        let expected_threads = matched.map(|(_, nr_cpus)| nr_cpus);
         let layout_ok = StopState::from_raw(u64::from(ms.state)).is_some()
             && ms.func != 0
             && match expected_threads {

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A line of the `stops` file: one `stop_machine()` instance, from the
+//! analysis of the records.
+
+use super::{CompactSym, CpuList, MaybeTask, Ms, Names, Secs, Sym, Task};
+use crate::logic::{
+    analysis::{CpuInStop, Culprit, StopSummary},
+    Alloc,
+};
+use core::fmt::{self, Display, Formatter};
+
+/// `caller:count,...` of the touches a CPU made before it arrived, most
+/// first; `-` if none.
+struct TouchCallerList<'a, N: Names>(&'a N, Option<&'a CpuInStop>);
+
+impl<N: Names> Display for TouchCallerList<'_, N> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let Some(c) = self.1 else {
+            return f.write_str("-");
+        };
+        let mut first = true;
+        for t in c.touch_callers.by_count().iter().filter(|t| t.count > 0) {
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            write!(f, "{}:{}", CompactSym(self.0, t.caller), t.count)?;
+        }
+        if c.touch_callers.other > 0 {
+            write!(f, ",other:{}", c.touch_callers.other)?;
+        } else if first {
+            f.write_str("-")?;
+        }
+        Ok(())
+    }
+}
+
+/// One line of the `stops` file, without the newline.
+pub(crate) struct StopLine<'a, A: Alloc, N: Names> {
+    /// The instance.
+    pub(crate) stop: &'a StopSummary<A>,
+    /// Now, for instances still running.
+    pub(crate) now_ns: u64,
+    /// Online CPUs, for instances still running.
+    pub(crate) online: &'a [u16],
+    /// Name source.
+    pub(crate) names: &'a N,
+    /// Pid the watchdog last saw on a CPU (for CPUs not arrived).
+    pub(crate) task_on: &'a dyn Fn(u16) -> Option<u32>,
+}
+
+impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let s = self.stop;
+        let n = self.names;
+        write!(f, "stop={}", s.stop)?;
+        match s.caller {
+            Some(c) => write!(f, " caller={} caller_cpu={}", Task(n, c.pid), c.cpu)?,
+            None => f.write_str(" caller=- caller_cpu=-")?,
+        }
+        write!(f, " fn={}", Sym(n, s.func))?;
+        let start = s.start_ns().unwrap_or(0);
+        write!(f, " start={}", Secs(start))?;
+        match s.end {
+            Some(end) => write!(
+                f,
+                " duration_ms={} ret={}",
+                Ms(end.ts_ns.saturating_sub(start)),
+                end.ret
+            )?,
+            None => write!(
+                f,
+                " duration_ms={} ret=running",
+                Ms(self.now_ns.saturating_sub(start))
+            )?,
+        }
+        write!(f, " cpus={} arrivals_ms=", s.nr_cpus)?;
+        // By CPU, as the field has always listed them.
+        let mut arrivals = s.arrivals().map_err(|_| fmt::Error)?;
+        arrivals.sort_unstable_by_key(|a| a.cpu);
+        for (i, a) in arrivals.iter().enumerate() {
+            write!(
+                f,
+                "{}{}:+{}",
+                if i == 0 { "" } else { "," },
+                a.cpu,
+                Ms(a.ts_ns.saturating_sub(start))
+            )?;
+        }
+        if arrivals.is_empty() {
+            f.write_str("-")?;
+        }
+        match s.longest_prepare(self.now_ns) {
+            Some(w) => write!(
+                f,
+                " longest_prepare_ms={} longest_prepare_cpu={}",
+                Ms(w.ns),
+                w.cpu
+            )?,
+            None => f.write_str(" longest_prepare_ms=- longest_prepare_cpu=-")?,
+        }
+        let culprit = s.culprit(self.online).map_err(|_| fmt::Error)?;
+        let waiter_touches = |culprits: &[u16]| -> u32 {
+            s.cpus
+                .iter()
+                .filter(|c| !culprits.contains(&c.cpu))
+                .map(|c| c.touches_waiting)
+                .sum()
+        };
+        match culprit {
+            Culprit::LastArrived { cpu, lag_ns } => {
+                let c = s.cpu(cpu);
+                write!(
+                    f,
+                    " culprit={cpu} culprit_why=last_arrived culprit_lag_ms={} culprit_task={}",
+                    Ms(lag_ns),
+                    MaybeTask(n, c.and_then(|c| c.task_before_arrival))
+                )?;
+                write!(
+                    f,
+                    " culprit_touches={} waiter_touches={} culprit_touch_callers={}",
+                    c.map_or(0, |c| c.touches_before_arrival),
+                    waiter_touches(&[cpu]),
+                    TouchCallerList(n, c)
+                )?;
+            }
+            Culprit::Missing(cpus) => {
+                write!(
+                    f,
+                    " culprit={} culprit_why=not_arrived culprit_lag_ms=- culprit_task={}",
+                    CpuList(&cpus),
+                    MaybeTask(n, cpus.first().and_then(|&c| (self.task_on)(c)))
+                )?;
+                let touches: u32 = cpus
+                    .iter()
+                    .filter_map(|&c| s.cpu(c))
+                    .map(|c| c.touches_before_arrival)
+                    .sum();
+                write!(
+                    f,
+                    " culprit_touches={touches} waiter_touches={} culprit_touch_callers={}",
+                    waiter_touches(&cpus),
+                    TouchCallerList(n, cpus.first().and_then(|&c| s.cpu(c)))
+                )?;
+            }
+            Culprit::Unknown => f.write_str(
+                " culprit=- culprit_why=unknown culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=-",
+            )?,
+        }
+        write!(f, " warnings={}", s.warnings.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        logic::{
+            analysis::StopLog,
+            record::{Event, Record, StopState, TouchSource},
+            text::testing::Fake,
+        },
+        testing::{begin, rec, MS},
+        Host,
+    };
+    use alloc::{format, string::String, vec::Vec};
+
+    #[test]
+    fn arrivals_are_listed_by_cpu() {
+        let records = [
+            begin(0, 1, 2, 0),
+            rec(
+                1,
+                1,
+                20,
+                Event::CpuState {
+                    stop: 1,
+                    state: StopState::None,
+                },
+            ),
+            rec(
+                2,
+                0,
+                21,
+                Event::CpuState {
+                    stop: 1,
+                    state: StopState::None,
+                },
+            ),
+        ];
+        let line = stop_line(&records, 3);
+        assert!(line.contains(" arrivals_ms=0:+2.000,1:+1.000 "), "{line}");
+    }
+
+    #[test]
+    fn touch_callers_stay_one_field() {
+        assert_eq!(format!("{}", TouchCallerList(&Fake, None)), "-");
+        let mut records = Vec::new();
+        records.push(begin(0, 1, 2, 0));
+        for (t, caller) in [0xee, 0xdd, 0xdd, 1, 2, 3].into_iter().enumerate() {
+            let source = TouchSource::Plain;
+            records.push(rec(1 + t as u64, 0, 91, Event::Touch { source, caller }));
+        }
+        let log = StopLog::<Host>::from_records(&records).unwrap();
+        assert_eq!(
+            format!("{}", TouchCallerList(&Fake, log.stops[0].cpu(0))),
+            "sym_dd:2,mod_fn+0x1/0x2[mod]:1,sym_1:1,sym_2:1,other:1"
+        );
+        let quiet = CpuInStop::default();
+        assert_eq!(format!("{}", TouchCallerList(&Fake, Some(&quiet))), "-");
+    }
+
+    /// A held-up instance: CPUs 0 and 1 wait in PREPARE from 11 ms, CPU 2
+    /// (the hog, pid 91) touches twice and arrives at 3000 ms.
+    fn held_up(finished: bool) -> Vec<Record> {
+        let mut v = Vec::new();
+        v.push(rec(1, 2, 91, Event::WatchdogCheck { touch_age_ns: 0 }));
+        v.push(begin(10, 4, 3, 0xf00));
+        for cpu in [0, 1] {
+            let pid = 20 + u32::from(cpu);
+            for st in [StopState::None, StopState::Prepare] {
+                v.push(rec(11, cpu, pid, Event::CpuState { stop: 4, state: st }));
+            }
+        }
+        for t in [1000, 2000] {
+            v.push(rec(
+                t,
+                2,
+                91,
+                Event::Touch {
+                    source: TouchSource::Plain,
+                    caller: 0xdd,
+                },
+            ));
+        }
+        if finished {
+            for st in StopState::ALL {
+                for cpu in [0, 1, 2] {
+                    let t = if st == StopState::None && cpu == 2 {
+                        3000
+                    } else {
+                        3000 + st as u64
+                    };
+                    if cpu < 2 && st <= StopState::Prepare {
+                        continue;
+                    }
+                    v.push(rec(t, cpu, 30, Event::CpuState { stop: 4, state: st }));
+                }
+            }
+            v.push(rec(
+                3010,
+                0,
+                87,
+                Event::StopEnd {
+                    stop: 4,
+                    ret: 0,
+                    duration_ns: 3000 * MS,
+                },
+            ));
+        }
+        v
+    }
+
+    fn stop_line(records: &[Record], now_ms: u64) -> String {
+        let log = StopLog::<Host>::from_records(records).unwrap();
+        let task_on = |cpu: u16| (cpu == 2).then_some(91);
+        format!(
+            "{}",
+            StopLine {
+                stop: &log.stops[0],
+                now_ns: now_ms * MS,
+                online: &[0, 1, 2],
+                names: &Fake,
+                task_on: &task_on,
+            }
+        )
+    }
+
+    #[test]
+    fn stops_line_of_a_running_instance_names_the_missing_cpu() {
+        assert_eq!(
+            stop_line(&held_up(false), 2500),
+            "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
+             duration_ms=2490.000 ret=running cpus=3 arrivals_ms=0:+1.000,1:+1.000 \
+             longest_prepare_ms=2489.000 longest_prepare_cpu=0 culprit=2 \
+             culprit_why=not_arrived culprit_lag_ms=- culprit_task=hog/91 \
+             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
+        );
+    }
+
+    #[test]
+    fn stops_line_of_a_finished_instance_names_the_last_arrival() {
+        assert_eq!(
+            stop_line(&held_up(true), 9999),
+            "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
+             duration_ms=3000.000 ret=0 cpus=3 arrivals_ms=0:+1.000,1:+1.000,2:+2990.000 \
+             longest_prepare_ms=2991.000 longest_prepare_cpu=0 culprit=2 \
+             culprit_why=last_arrived culprit_lag_ms=2989.000 culprit_task=hog/91 \
+             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
+        );
+    }
+}
