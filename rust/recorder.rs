@@ -13,6 +13,7 @@ mod open;
 use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
     logic::{
+        analysis::Blame,
         comm::{Comm, CommCache, CommSlot},
         diagnosis::{Instance, LiveCpus},
         live::CpuLive,
@@ -213,6 +214,19 @@ impl Recorder {
             online: |cpu| services::cpu_online(cpu as u32),
             now_ns: services::now_ns(),
         }
+    }
+
+    /// Who is to blame for an instance: one in which some CPU waited the
+    /// early warning's threshold (`warn_percent` of the lockup threshold,
+    /// the smallest measured on any CPU).
+    pub(crate) fn blame(&self) -> Blame {
+        let lockup = self
+            .cpus
+            .iter()
+            .map(CpuLive::lockup_threshold_ns)
+            .min()
+            .unwrap_or(0);
+        Blame::at(lockup / 100 * u64::from(self.warn_percent.load(Relaxed)))
     }
 
     /// The `stop_machine()` calls between entry and return that have a

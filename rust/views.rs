@@ -207,6 +207,7 @@ fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
                 online: &online,
                 names: &names,
                 task_on: &task_on,
+                blame: rec.blame(),
             }
         )?;
     }

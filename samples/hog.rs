@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! CPU hog: on CPU `cpu`, for `seconds`, a section with preemption disabled
-//! that calls `touch_softlockup_watchdog()` every `touch_ms` (0: never), as
-//! the OOM killer's `dump_header()` does while it prints thousands of tasks.
+//! CPU hog: on each CPU of `cpu` (a list), for `seconds` (one value, or
+//! one per CPU), a section with preemption disabled that calls
+//! `touch_softlockup_watchdog()` every `touch_ms` (0: never), as the OOM
+//! killer's `dump_header()` does while it prints thousands of tasks.
 //! Its CPU's stopper cannot run meanwhile: a `stop_machine()` issued now
 //! waits for it with every other CPU spinning in PREPARE.
 //!
@@ -19,6 +20,7 @@ use kernel::prelude::*;
 #[expect(dead_code, reason = "each module uses a part of the shared services")]
 #[path = "../rust/services.rs"]
 mod services;
+#[expect(dead_code, reason = "the hog runs a thread per CPU, not a `Worker`")]
 #[path = "support.rs"]
 mod support;
 
@@ -32,14 +34,21 @@ module! {
     license: "GPL",
 }
 
+/// Most CPUs one load can hog (`HOG_MAX` of hog_seam.c).
+const MAX_HOGS: usize = 8;
+
 /// The module parameters (`struct hog_params` of hog_seam.c).
 #[repr(C)]
 #[derive(Default)]
 struct Params {
-    /// `cpu`.
-    cpu: u32,
-    /// `seconds`.
-    seconds: u32,
+    /// `cpu`: the first `nr_cpu` entries.
+    cpu: [u32; MAX_HOGS],
+    /// Entries of `cpu` given.
+    nr_cpu: u32,
+    /// `seconds`: the first `nr_seconds` entries.
+    seconds: [u32; MAX_HOGS],
+    /// Entries of `seconds` given.
+    nr_seconds: u32,
     /// `touch_ms`.
     touch_ms: u32,
     /// `start`.
@@ -59,13 +68,15 @@ mod ffi {
     }
 }
 
-/// Shared by the thread, the debugfs files and unload.
-struct HogState {
-    /// Parameters, validated.
+/// One hogged CPU: its thread's settings and counters.
+struct OneHog {
+    /// The CPU.
+    cpu: u32,
+    /// Length of a run.
     seconds: u32,
-    /// See [`HogState::seconds`].
+    /// Touch period (0: never).
     touch_ms: u32,
-    /// See [`HogState::seconds`].
+    /// Interrupts off too.
     irqs_off: bool,
     /// A run was asked for and has not started.
     pending: AtomicBool,
@@ -77,12 +88,24 @@ struct HogState {
     touches: AtomicU64,
 }
 
-/// The loaded sample: the thread bound to `cpu` and
-/// `/sys/kernel/debug/stopwatch_hog/`.
-struct Hog(support::Worker<HogState>);
+/// Shared by the threads, the debugfs files and unload.
+struct HogState {
+    /// One per CPU, in the order given.
+    hogs: KVec<OneHog>,
+}
+
+/// The loaded sample. Fields drop in order: the threads stop (a run in
+/// progress finishes first, bounded by `seconds`) before the state they
+/// read goes with `/sys/kernel/debug/stopwatch_hog/`.
+struct Hog {
+    /// One per hogged CPU, bound to it.
+    threads: KVec<support::KThread>,
+    /// The state and its files.
+    files: Files<HogState>,
+}
 
 /// One run: `seconds` with preemption off, touching every `touch_ms`.
-fn hog(st: &HogState) {
+fn hog(st: &OneHog) {
     let total_ns = u64::from(st.seconds) * 1_000_000_000;
     let every_ns = u64::from(st.touch_ms) * 1_000_000;
     let mut next_touch = every_ns;
@@ -116,21 +139,21 @@ fn hog(st: &HogState) {
     st.touches.fetch_add(touches, Relaxed);
 }
 
-/// The thread: wait for a request, hog, repeat, until asked to stop.
+/// A thread: wait for a request, hog, repeat, until asked to stop.
 ///
 /// # Safety
 ///
-/// `data` points to a pinned [`HogState`] that outlives the thread (see
-/// `support::Worker`).
+/// `data` points to a [`OneHog`] inside the pinned [`HogState`], which
+/// outlives the thread (see [`Hog`]).
 unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
-    // SAFETY: `data` is the pinned `HogState`, which outlives the thread
-    // (`support::Worker` stops the thread first).
-    let st = unsafe { &*data.cast::<HogState>() };
+    // SAFETY: guaranteed by the caller.
+    let st = unsafe { &*data.cast::<OneHog>() };
     while !support::should_stop() {
         if st.pending.swap(false, Relaxed) {
             st.running.store(true, Relaxed);
             pr_info!(
-                "hogging for {} s, touching every {} ms{}\n",
+                "hogging CPU {} for {} s, touching every {} ms{}\n",
+                st.cpu,
                 st.seconds,
                 st.touch_ms,
                 if st.irqs_off { ", interrupts off" } else { "" }
@@ -138,35 +161,61 @@ unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
             hog(st);
             st.runs.fetch_add(1, Relaxed);
             st.running.store(false, Relaxed);
-            pr_info!("done\n");
+            pr_info!("done on CPU {}\n", st.cpu);
         }
         support::sleep_ms(20);
     }
     0
 }
 
-/// `run` write: `1` starts a run (`EBUSY` while one is going on).
+/// `run` write: `1` starts a run on every CPU (`EBUSY` while one is going
+/// on).
 fn write_run(st: &HogState, input: &[u8]) -> Result {
     if input != b"1" && input != b"1\n" {
         return Err(EINVAL);
     }
-    if st.running.load(Relaxed) || st.pending.swap(true, Relaxed) {
+    if st
+        .hogs
+        .iter()
+        .any(|h| h.running.load(Relaxed) || h.pending.load(Relaxed))
+    {
         return Err(EBUSY);
     }
+    st.hogs.iter().for_each(|h| h.pending.store(true, Relaxed));
     Ok(())
 }
 
-/// `stats` read.
+/// `stats` read: the runs every CPU completed, how many run now, all
+/// touches; then a line per CPU.
 fn write_stats(st: &HogState, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    writeln!(
+    let busy = |h: &OneHog| h.running.load(Relaxed) || h.pending.load(Relaxed);
+    write!(
         f,
-        "runs={} running={} touches={} seconds={} touch_ms={}",
-        st.runs.load(Relaxed),
-        u8::from(st.running.load(Relaxed) || st.pending.load(Relaxed)),
-        st.touches.load(Relaxed),
-        st.seconds,
-        st.touch_ms
-    )
+        "runs={} running={} touches={} seconds=",
+        st.hogs
+            .iter()
+            .map(|h| h.runs.load(Relaxed))
+            .min()
+            .unwrap_or(0),
+        st.hogs.iter().filter(|h| busy(h)).count(),
+        st.hogs.iter().map(|h| h.touches.load(Relaxed)).sum::<u64>(),
+    )?;
+    for (i, h) in st.hogs.iter().enumerate() {
+        write!(f, "{}{}", if i == 0 { "" } else { "," }, h.seconds)?;
+    }
+    writeln!(f, " touch_ms={}", st.hogs.first().map_or(0, |h| h.touch_ms))?;
+    for h in st.hogs.iter() {
+        writeln!(
+            f,
+            "cpu={} seconds={} runs={} running={} touches={}",
+            h.cpu,
+            h.seconds,
+            h.runs.load(Relaxed),
+            u8::from(busy(h)),
+            h.touches.load(Relaxed)
+        )?;
+    }
+    Ok(())
 }
 
 /// `/sys/kernel/debug/stopwatch_hog/`.
@@ -188,46 +237,85 @@ impl kernel::Module for Hog {
         let mut p = Params::default();
         // SAFETY: `p` is a valid destination of the C struct's layout.
         unsafe { ffi::stopwatch_hog_params(&mut p) };
-        check_param("seconds", p.seconds.into(), 1, 60)?;
+        let cpus = p.cpu.get(..p.nr_cpu as usize).ok_or(EINVAL)?;
+        let seconds = p.seconds.get(..p.nr_seconds as usize).ok_or(EINVAL)?;
+        if seconds.len() != 1 && seconds.len() != cpus.len() {
+            pr_err!(
+                "seconds takes one value or one per CPU: {} for {} CPUs\n",
+                seconds.len(),
+                cpus.len()
+            );
+            return Err(EINVAL);
+        }
         check_param("touch_ms", p.touch_ms.into(), 0, 10_000)?;
-        if p.cpu >= services::nr_cpu_ids() {
-            pr_err!("cpu={} does not exist\n", p.cpu);
-            return Err(EINVAL);
+        let mut hogs = KVec::with_capacity(cpus.len(), GFP_KERNEL)?;
+        for (i, &cpu) in cpus.iter().enumerate() {
+            let secs = seconds.get(i).or(seconds.first()).copied().unwrap_or(0);
+            check_param("seconds", secs.into(), 1, 60)?;
+            if cpu >= services::nr_cpu_ids() {
+                pr_err!("cpu={cpu} does not exist\n");
+                return Err(EINVAL);
+            }
+            if !services::cpu_online(cpu) {
+                pr_err!("cpu={cpu} is offline\n");
+                return Err(EINVAL);
+            }
+            if cpus[..i].contains(&cpu) {
+                pr_err!("cpu={cpu} is listed twice\n");
+                return Err(EINVAL);
+            }
+            hogs.push(
+                OneHog {
+                    cpu,
+                    seconds: secs,
+                    touch_ms: p.touch_ms,
+                    irqs_off: p.irqs_off,
+                    pending: AtomicBool::new(p.start),
+                    running: AtomicBool::new(false),
+                    runs: AtomicU64::new(0),
+                    touches: AtomicU64::new(0),
+                },
+                GFP_KERNEL,
+            )?;
         }
-        if !services::cpu_online(p.cpu) {
-            pr_err!("cpu={} is offline\n", p.cpu);
-            return Err(EINVAL);
-        }
-        let state = KBox::pin(
-            HogState {
-                seconds: p.seconds,
-                touch_ms: p.touch_ms,
-                irqs_off: p.irqs_off,
-                pending: AtomicBool::new(p.start),
-                running: AtomicBool::new(false),
-                runs: AtomicU64::new(0),
-                touches: AtomicU64::new(0),
-            },
-            GFP_KERNEL,
+        let files = Files::new(
+            c"stopwatch_hog",
+            KBox::pin(HogState { hogs }, GFP_KERNEL)?,
+            &FILES,
         )?;
-        let files = Files::new(c"stopwatch_hog", state, &FILES)?;
-        // SAFETY: `hog_thread` takes a `*const HogState` and loops until
-        // asked to stop.
-        let worker =
-            unsafe { support::Worker::spawn(files, hog_thread, c"stopwatch_hog/%u", Some(p.cpu))? };
-        Ok(Hog(worker))
+        let mut threads = KVec::with_capacity(files.hogs.len(), GFP_KERNEL)?;
+        for h in files.hogs.iter() {
+            let data: *const OneHog = h;
+            // SAFETY: `data` points into the pinned state in `files`, which
+            // `Hog` drops only after `threads`; `hog_thread` loops until
+            // asked to stop.
+            let thread = unsafe {
+                support::KThread::spawn(
+                    hog_thread,
+                    data.cast_mut().cast(),
+                    c"stopwatch_hog/%u",
+                    Some(h.cpu),
+                )?
+            };
+            threads.push(thread, GFP_KERNEL)?;
+        }
+        Ok(Hog { threads, files })
     }
 }
 
 impl Drop for Hog {
     fn drop(&mut self) {
         // A run in progress finishes first (bounded by `seconds`).
-        self.0.stop();
-        let st = self.0.state();
+        drop(core::mem::take(&mut self.threads));
+        let st = &self.files;
         pr_info!(
             "unloaded after {} runs, {} touches\n",
-            st.runs.load(Relaxed),
-            st.touches.load(Relaxed)
+            st.hogs
+                .iter()
+                .map(|h| h.runs.load(Relaxed))
+                .min()
+                .unwrap_or(0),
+            st.hogs.iter().map(|h| h.touches.load(Relaxed)).sum::<u64>()
         );
     }
 }

@@ -11,13 +11,19 @@
 
 MODULE_AUTHOR("stopwatch developers");
 
-static uint cpu = 2;
-module_param(cpu, uint, 0444);
-MODULE_PARM_DESC(cpu, "CPU to hog (must be online)");
+/* Must match hog.rs MAX_HOGS. */
+#define HOG_MAX 8
 
-static uint seconds = 6;
-module_param(seconds, uint, 0444);
-MODULE_PARM_DESC(seconds, "Length of the non-preemptible section (1..=60)");
+static uint cpu[HOG_MAX] = { 2 };
+static int nr_cpu = 1;
+module_param_array(cpu, uint, &nr_cpu, 0444);
+MODULE_PARM_DESC(cpu, "CPUs to hog, a list (online, distinct; at most 8)");
+
+static uint seconds[HOG_MAX] = { 6 };
+static int nr_seconds = 1;
+module_param_array(seconds, uint, &nr_seconds, 0444);
+MODULE_PARM_DESC(seconds,
+		 "Length of each non-preemptible section (1..=60): one for every CPU, or one per CPU");
 
 static uint touch_ms = 100;
 module_param(touch_ms, uint, 0444);
@@ -34,8 +40,10 @@ MODULE_PARM_DESC(start, "Run once at load");
 
 /* Mirrored by hog.rs `Params`. */
 struct hog_params {
-	u32 cpu;
-	u32 seconds;
+	u32 cpu[HOG_MAX];
+	u32 nr_cpu;
+	u32 seconds[HOG_MAX];
+	u32 nr_seconds;
 	u32 touch_ms;
 	bool start;
 	bool irqs_off;
@@ -44,8 +52,14 @@ struct hog_params {
 void stopwatch_hog_params(struct hog_params *out);
 void stopwatch_hog_params(struct hog_params *out)
 {
-	out->cpu = cpu;
-	out->seconds = seconds;
+	int i;
+
+	for (i = 0; i < HOG_MAX; i++) {
+		out->cpu[i] = cpu[i];
+		out->seconds[i] = seconds[i];
+	}
+	out->nr_cpu = nr_cpu;
+	out->nr_seconds = nr_seconds;
 	out->touch_ms = touch_ms;
 	out->start = start;
 	out->irqs_off = irqs_off;

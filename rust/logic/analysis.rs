@@ -180,19 +180,52 @@ pub(crate) struct StopSummary<A: Alloc> {
     pub(crate) warnings: A::List<Warning>,
 }
 
+/// When an instance has someone to blame, and how late is late.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Blame {
+    /// Some CPU must have waited this long in PREPARE (the early warning's
+    /// threshold): an instance nobody waited this long in is an ordinary
+    /// call, with no culprit.
+    pub(crate) wait_ns: u64,
+    /// A CPU that arrived more than this after the first arrival held the
+    /// others up.
+    pub(crate) margin_ns: u64,
+}
+
+impl Blame {
+    /// The rule for a warning threshold of `wait_ns`: late is a tenth of
+    /// it after the first arrival.
+    pub(crate) fn at(wait_ns: u64) -> Self {
+        Self {
+            wait_ns,
+            margin_ns: wait_ns / 10,
+        }
+    }
+}
+
+/// A CPU the others waited for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Late {
+    /// The CPU.
+    pub(crate) cpu: u16,
+    /// Its arrival (or, if it has not arrived, now) minus the first
+    /// arrival.
+    pub(crate) lag_ns: u64,
+    /// Whether it has arrived.
+    pub(crate) arrived: bool,
+}
+
 /// Who held an instance up.
 pub(crate) enum Culprit<A: Alloc> {
-    /// Every CPU arrived; this one came last, after everyone else waited
-    /// `lag_ns` for it.
-    LastArrived {
-        /// The CPU.
-        cpu: u16,
-        /// Its arrival minus the previous arrival.
-        lag_ns: u64,
-    },
-    /// These CPUs have not arrived (yet).
-    Missing(A::List<u16>),
-    /// Not enough records to tell.
+    /// Nobody waited [`Blame::wait_ns`]: an ordinary call.
+    Ordinary,
+    /// The CPUs the others waited for, most late first (the lowest CPU
+    /// among equals): every CPU that arrived more than
+    /// [`Blame::margin_ns`] after the first arrival and, while the
+    /// instance runs, every online CPU that has not arrived.
+    Late(A::List<Late>),
+    /// Not enough records to tell (no arrival recorded, or a long wait
+    /// with nobody late).
     Unknown,
 }
 
@@ -261,38 +294,61 @@ impl<A: Alloc> StopSummary<A> {
         Ok(times)
     }
 
-    /// Who held it up. `online` lists the CPUs that should take part when
-    /// the records cannot say (the instance is still running).
-    pub(crate) fn culprit(&self, online: &[u16]) -> Result<Culprit<A>, NoMemory> {
+    /// Whether the instance is still running: no end record, and not
+    /// every CPU it expects has arrived.
+    fn running(&self) -> bool {
         let arrived = self
             .cpus
             .iter()
             .filter(|c| c.arrived_ns().is_some())
             .count();
         let expected = usize::from(self.nr_cpus);
-        if self.end.is_none() && (expected == 0 || arrived < expected) {
-            let mut missing: A::List<u16> = List::empty();
-            for &cpu in online {
-                if self.cpu(cpu).and_then(CpuInStop::arrived_ns).is_none() {
-                    missing.try_push(cpu)?;
+        self.end.is_none() && (expected == 0 || arrived < expected)
+    }
+
+    /// Who held it up, by `blame`'s rule, at `now_ns`. `online` lists the
+    /// CPUs that should take part while it runs.
+    pub(crate) fn culprit(
+        &self,
+        online: &[u16],
+        now_ns: u64,
+        blame: Blame,
+    ) -> Result<Culprit<A>, NoMemory> {
+        let Some(first) = self.cpus.iter().filter_map(CpuInStop::arrived_ns).min() else {
+            return Ok(Culprit::Unknown);
+        };
+        match self.longest_prepare(now_ns) {
+            Some(w) if w.ns >= blame.wait_ns => {}
+            _ => return Ok(Culprit::Ordinary),
+        }
+        let mut late: A::List<Late> = List::empty();
+        for c in self.cpus.iter() {
+            if let Some(t) = c.arrived_ns() {
+                if t.saturating_sub(first) > blame.margin_ns {
+                    late.try_push(Late {
+                        cpu: c.cpu,
+                        lag_ns: t - first,
+                        arrived: true,
+                    })?;
                 }
             }
-            if !missing.is_empty() {
-                return Ok(Culprit::Missing(missing));
+        }
+        if self.running() {
+            for &cpu in online {
+                if self.cpu(cpu).and_then(CpuInStop::arrived_ns).is_none() {
+                    late.try_push(Late {
+                        cpu,
+                        lag_ns: now_ns.saturating_sub(first),
+                        arrived: false,
+                    })?;
+                }
             }
         }
-        let times = self.arrivals()?;
-        Ok(match *times {
-            [] => Culprit::Unknown,
-            [only] => Culprit::LastArrived {
-                cpu: only.cpu,
-                lag_ns: 0,
-            },
-            [.., before, last] => Culprit::LastArrived {
-                cpu: last.cpu,
-                lag_ns: last.ts_ns - before.ts_ns,
-            },
-        })
+        if late.is_empty() {
+            return Ok(Culprit::Unknown);
+        }
+        late.sort_unstable_by_key(|l| (u64::MAX - l.lag_ns, l.cpu));
+        Ok(Culprit::Late(late))
     }
 }
 
@@ -537,13 +593,27 @@ mod tests {
                 ret: 0
             })
         );
-        match s.culprit(&[0, 1, 2, 3]).unwrap() {
-            Culprit::LastArrived { cpu, lag_ns } => {
-                assert_eq!(cpu, 2);
-                assert_eq!(lag_ns, (5100 - 14) * MS);
-            }
-            _ => panic!("expected LastArrived"),
+        // CPU 2 arrived 5089 ms after the first (CPU 0, at 11 ms).
+        match s
+            .culprit(&[0, 1, 2, 3], 6000 * MS, Blame::at(1000 * MS))
+            .unwrap()
+        {
+            Culprit::Late(late) => assert_eq!(
+                *late,
+                [Late {
+                    cpu: 2,
+                    lag_ns: (5100 - 11) * MS,
+                    arrived: true
+                }]
+            ),
+            _ => panic!("expected Late"),
         }
+        // With a threshold above the longest wait: an ordinary call.
+        assert!(matches!(
+            s.culprit(&[0, 1, 2, 3], 6000 * MS, Blame::at(6000 * MS))
+                .unwrap(),
+            Culprit::Ordinary
+        ));
         // CPU 0 waited from 12 ms to 5103 ms.
         assert_eq!(
             s.longest_prepare(0),
@@ -590,10 +660,28 @@ mod tests {
         let log = log_upto(&incident(), 3000);
         let s = &log.stops[0];
         assert_eq!(s.end, None);
-        match s.culprit(&[0, 1, 2, 3]).unwrap() {
-            Culprit::Missing(cpus) => assert_eq!(*cpus, [2]),
-            _ => panic!("expected Missing"),
+        match s
+            .culprit(&[0, 1, 2, 3], 3000 * MS, Blame::at(1000 * MS))
+            .unwrap()
+        {
+            Culprit::Late(late) => assert_eq!(
+                *late,
+                [Late {
+                    cpu: 2,
+                    lag_ns: (3000 - 11) * MS,
+                    arrived: false
+                }]
+            ),
+            _ => panic!("expected Late"),
         }
+        // Early on, nobody has waited the threshold yet.
+        let early = log_upto(&incident(), 500);
+        assert!(matches!(
+            early.stops[0]
+                .culprit(&[0, 1, 2, 3], 500 * MS, Blame::at(1000 * MS))
+                .unwrap(),
+            Culprit::Ordinary
+        ));
         // Still waiting: measured up to "now".
         assert_eq!(
             s.longest_prepare(3000 * MS),
@@ -626,8 +714,8 @@ mod tests {
         let s = &log.stops[0];
         assert_eq!(s.longest_prepare(100 * MS), Some(Wait { cpu: 0, ns: MS }));
         assert!(matches!(
-            s.culprit(&[0, 1]).unwrap(),
-            Culprit::LastArrived { lag_ns: 0, .. }
+            s.culprit(&[0, 1], 100 * MS, Blame::at(10 * MS)).unwrap(),
+            Culprit::Ordinary
         ));
     }
 
@@ -660,30 +748,47 @@ mod tests {
     }
 
     /// Random instances on up to 8 CPUs, each CPU arriving at a random
-    /// time: a finished instance blames the CPU with the latest arrival
-    /// and its lag from the one before; an unfinished one names exactly
-    /// the online CPUs with no arrival, in the order given.
+    /// time, finished (everyone moves on at the last arrival) or cut off
+    /// at a random time: against a model of the rule, with a warning
+    /// threshold of 2 s (a 200 ms margin).
     #[test]
-    fn culprit_matches_arrival_order() {
+    fn culprit_matches_the_rule() {
+        let blame = Blame::at(2000 * MS);
         let mut rng = crate::testing::Rng(0xa11c_e5ee_d000_0007);
-        for _ in 0..500 {
+        let (mut ordinary, mut several) = (0, 0);
+        for _ in 0..2000 {
             let n = 1 + rng.below(8) as u16;
             let online: Vec<u16> = (0..n).collect();
-            let mut arrive: Vec<(u64, u16)> =
-                online.iter().map(|&c| (1 + rng.below(10_000), c)).collect();
+            // Most CPUs arrive together, some late.
+            let mut arrive: Vec<(u64, u16)> = online
+                .iter()
+                .map(|&c| {
+                    let t = if rng.below(3) == 0 {
+                        rng.below(6000)
+                    } else {
+                        rng.below(50)
+                    };
+                    (1 + t, c)
+                })
+                .collect();
+            arrive.sort_unstable();
             let finished = rng.below(2) == 0;
-            let cut = if finished {
-                u64::MAX
+            let now = if finished {
+                20_000
             } else {
-                rng.below(10_001)
+                1 + rng.below(7000)
             };
+            let arrived: Vec<(u64, u16)> = arrive.iter().copied().filter(|a| a.0 <= now).collect();
             let mut records = Vec::new();
             records.push(begin(0, 1, n));
-            arrive.sort_unstable();
-            for &(t, cpu) in arrive.iter().filter(|a| a.0 <= cut) {
+            for &(t, cpu) in &arrived {
                 records.push(state(t, cpu, 1, StopState::None));
             }
+            let last = arrive[arrive.len() - 1].0;
             if finished {
+                for &(_, cpu) in &arrive {
+                    records.push(state(last, cpu, 1, StopState::DisableIrq));
+                }
                 records.push(rec(
                     20_000,
                     0,
@@ -696,30 +801,52 @@ mod tests {
                 ));
             }
             let log = StopLog::<Host>::from_records(&records).unwrap();
-            let s = &log.stops[0];
-            let arrived: Vec<(u64, u16)> = arrive.iter().copied().filter(|a| a.0 <= cut).collect();
-            match s.culprit(&online).unwrap() {
-                Culprit::Missing(cpus) => {
-                    let want: Vec<u16> = online
-                        .iter()
-                        .copied()
-                        .filter(|c| !arrived.iter().any(|a| a.1 == *c))
-                        .collect();
-                    assert!(!finished);
-                    assert_eq!(*cpus, *want);
+            let got = log.stops[0].culprit(&online, now * MS, blame).unwrap();
+
+            // The model.
+            let Some(first) = arrived.iter().map(|a| a.0).min() else {
+                assert!(matches!(got, Culprit::Unknown));
+                continue;
+            };
+            let end = if finished { last } else { now };
+            let longest = arrived.iter().map(|a| end - a.0).max().unwrap();
+            if longest * MS < blame.wait_ns {
+                assert!(
+                    matches!(got, Culprit::Ordinary),
+                    "n={n} {arrive:?} now={now}"
+                );
+                ordinary += 1;
+                continue;
+            }
+            let mut want: Vec<Late> = arrived
+                .iter()
+                .filter(|a| (a.0 - first) * MS > blame.margin_ns)
+                .map(|a| Late {
+                    cpu: a.1,
+                    lag_ns: (a.0 - first) * MS,
+                    arrived: true,
+                })
+                .collect();
+            if !finished {
+                want.extend(arrive.iter().filter(|a| a.0 > now).map(|a| Late {
+                    cpu: a.1,
+                    lag_ns: (now - first) * MS,
+                    arrived: false,
+                }));
+            }
+            want.sort_unstable_by_key(|l| (u64::MAX - l.lag_ns, l.cpu));
+            match got {
+                Culprit::Late(late) => {
+                    assert_eq!(*late, *want, "n={n} {arrive:?} now={now}");
+                    if late.len() > 1 {
+                        several += 1;
+                    }
                 }
-                Culprit::LastArrived { cpu, lag_ns } => {
-                    assert_eq!(arrived.len(), usize::from(n));
-                    let last = arrived[arrived.len() - 1];
-                    assert_eq!(cpu, last.1);
-                    let before = arrived
-                        .len()
-                        .checked_sub(2)
-                        .map_or(last.0, |i| arrived[i].0);
-                    assert_eq!(lag_ns, (last.0 - before) * MS);
-                }
-                Culprit::Unknown => panic!("every case has a begin record"),
+                Culprit::Unknown => assert!(want.is_empty()),
+                Culprit::Ordinary => panic!("waited {longest} ms: {arrive:?} now={now}"),
             }
         }
+        // The cases the rule distinguishes all occurred.
+        assert!(ordinary > 100 && several > 100, "{ordinary} {several}");
     }
 }

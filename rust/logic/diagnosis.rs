@@ -145,7 +145,7 @@ pub(crate) fn backtrace_is_harmless(live: &CpuLive, now_ns: u64) -> bool {
 }
 
 /// `a,b,c` of the CPUs among `0..n` for which `pick` holds, `-` if none
-/// (the format of [`super::text::CpuList`]).
+/// (as the other CPU lists of the views).
 pub(crate) struct CpusWhere<F: Fn(usize) -> bool> {
     /// CPUs to consider: `0..n`.
     pub(crate) n: usize,

@@ -91,24 +91,6 @@ impl<N: Names> Display for Sym<'_, N> {
     }
 }
 
-/// `a,b,c` of CPUs.
-pub(crate) struct CpuList<'a>(pub(crate) &'a [u16]);
-
-impl Display for CpuList<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("-");
-        }
-        for (i, cpu) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{cpu}")?;
-        }
-        Ok(())
-    }
-}
-
 /// An address through [`Names::symbol`], with spaces dropped so that it
 /// stays one field (`sym+0x1/0x2[module]`).
 pub(super) struct CompactSym<'a, N: Names>(pub(super) &'a N, pub(super) u64);
@@ -164,7 +146,5 @@ mod tests {
             format!("{} {} {}", Secs(0), Ms(999), Secs(1_000_000_000)),
             "0.000000 0.000 1.000000"
         );
-        assert_eq!(format!("{}", CpuList(&[])), "-");
-        assert_eq!(format!("{}", CpuList(&[0, 2, 3])), "0,2,3");
     }
 }

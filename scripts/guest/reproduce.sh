@@ -4,7 +4,7 @@
 # kernel's reports and a few storm calls come, then dump everything in
 # `=== section` blocks for the host to read. Settings come from the
 # environment: THRESH STORM PERIOD_MS WORKLOAD, and for the workloads
-# HOG_CPU HOG_SECONDS TOUCH_MS (hog), PROCS (oom), OOM_SECONDS (memcg),
+# HOG_CPU HOG_SECONDS (lists allowed) TOUCH_MS (hog), PROCS (oom), OOM_SECONDS (memcg),
 # and PANIC=1 when the kernel panics at the first soft lockup (the host
 # then reads the serial console, which must show what a fleet's would: the
 # kernel's default console log level).
@@ -27,7 +27,9 @@ hog)
 	i=0
 	# Nothing in userspace runs while the incident lasts (every CPU is in
 	# a stopper or the hog): poll for the hog's end, then read.
-	while [ $i -lt $((HOG_SECONDS * 10 + 100)) ]; do
+	# HOG_SECONDS may be a list (one per CPU): wait for the longest.
+	longest=$(echo "$HOG_SECONDS" | tr , '\n' | sort -n | tail -n1)
+	while [ $i -lt $((longest * 10 + 100)) ]; do
 		[ $i -gt 5 ] && grep -q 'running=0' /sys/kernel/debug/stopwatch_hog/stats && break
 		usleep 100000
 		i=$((i + 1))

@@ -58,6 +58,30 @@ storm_scenario() {
 storm_scenario 4 2
 storm_scenario 3 1
 
+# Two hogs at once, CPU 1 for 4 s and CPU 2 for 6 s: the other CPUs wait
+# for both; stopwatch names both, most late first, with lags and tasks.
+two_hogs() {
+	local tag="two hogs, CPU 1 for 4 s and CPU 2 for 6 s"
+	out=$(mktemp)
+	set +e
+	"$root/scripts/reproduce" --cpus 4 --hog-cpu 1,2 --hog-seconds 4,6 >"$out" 2>&1
+	rc=$?
+	set -e
+	cat "$out"
+	check "[$tag] reproduce exits 0 (both CPUs named)" test "$rc" = 0
+	check "[$tag] soft lockups reported on CPUs 0,3 exactly" test "$(value bug_cpus)" = 0,3
+	check "[$tag] culprits: CPU 2, then CPU 1 (most late first)" test "$(value culprit)" = 2,1
+	check "[$tag] their tasks are the two hogs" \
+		sh -c "case '$(value culprit_task)' in stopwatch_hog/2/*,stopwatch_hog/1/*) exit 0 ;; esac; exit 1"
+	check "[$tag] CPU 2 arrived 1 to 3 s after CPU 1 (lags from the first arrival)" \
+		awk -v l="$(value culprit_lag_ms)" 'BEGIN { split(l, a, ","); d = a[1] - a[2]; exit !(d > 1000 && d < 3000) }'
+	check "[$tag] console: the warning names CPUs 1 and 2" test "$(value console_warning_cpus)" = 1,2
+	check "[$tag] console: every report is followed by a note naming both" \
+		sh -c "test '$(value unannotated_reports)' = 0 && test '$(value annotated_reports)' = '$(value bug_lines)'"
+	rm -f "$out"
+}
+two_hogs
+
 # The hog alone, never touching: the kernel blames the hog's CPU, and
 # stopwatch blames no stop_machine.
 out=$(mktemp)

@@ -3,9 +3,9 @@
 //! A line of the `stops` file: one `stop_machine()` instance, from the
 //! analysis of the records.
 
-use super::{CompactSym, CpuList, MaybeTask, Ms, Names, Secs, Sym, Task};
+use super::{CompactSym, MaybeTask, Ms, Names, Secs, Sym, Task};
 use crate::logic::{
-    analysis::{CpuInStop, Culprit, StopSummary},
+    analysis::{Blame, CpuInStop, Culprit, Late, StopSummary},
     Alloc,
 };
 use core::fmt::{self, Display, Formatter};
@@ -48,6 +48,8 @@ pub(crate) struct StopLine<'a, A: Alloc, N: Names> {
     pub(crate) names: &'a N,
     /// Pid the watchdog last saw on a CPU (for CPUs not arrived).
     pub(crate) task_on: &'a dyn Fn(u16) -> Option<u32>,
+    /// Who is to blame, and when.
+    pub(crate) blame: Blame,
 }
 
 impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
@@ -100,50 +102,60 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
             )?,
             None => f.write_str(" longest_prepare_ms=- longest_prepare_cpu=-")?,
         }
-        let culprit = s.culprit(self.online).map_err(|_| fmt::Error)?;
-        let waiter_touches = |culprits: &[u16]| -> u32 {
+        let culprit = s
+            .culprit(self.online, self.now_ns, self.blame)
+            .map_err(|_| fmt::Error)?;
+        let waiter_touches = |culprits: &[Late]| -> u32 {
             s.cpus
                 .iter()
-                .filter(|c| !culprits.contains(&c.cpu))
+                .filter(|c| !culprits.iter().any(|l| l.cpu == c.cpu))
                 .map(|c| c.touches_waiting)
                 .sum()
         };
         match culprit {
-            Culprit::LastArrived { cpu, lag_ns } => {
-                let c = s.cpu(cpu);
+            Culprit::Late(late) => {
+                // Parallel lists, most late first.
+                let list = |f: &mut Formatter<'_>,
+                            name: &str,
+                            item: &dyn Fn(&mut Formatter<'_>, &Late) -> fmt::Result|
+                 -> fmt::Result {
+                    write!(f, " {name}=")?;
+                    for (i, l) in late.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(",")?;
+                        }
+                        item(f, l)?;
+                    }
+                    Ok(())
+                };
+                list(f, "culprit", &|f, l| write!(f, "{}", l.cpu))?;
+                list(f, "culprit_why", &|f, l| {
+                    f.write_str(if l.arrived { "late" } else { "not_arrived" })
+                })?;
+                list(f, "culprit_lag_ms", &|f, l| write!(f, "{}", Ms(l.lag_ns)))?;
+                list(f, "culprit_task", &|f, l| {
+                    let pid = if l.arrived {
+                        s.cpu(l.cpu).and_then(|c| c.task_before_arrival)
+                    } else {
+                        (self.task_on)(l.cpu)
+                    };
+                    write!(f, "{}", MaybeTask(n, pid))
+                })?;
+                list(f, "culprit_touches", &|f, l| {
+                    write!(f, "{}", s.cpu(l.cpu).map_or(0, |c| c.touches_before_arrival))
+                })?;
                 write!(
                     f,
-                    " culprit={cpu} culprit_why=last_arrived culprit_lag_ms={} culprit_task={}",
-                    Ms(lag_ns),
-                    MaybeTask(n, c.and_then(|c| c.task_before_arrival))
-                )?;
-                write!(
-                    f,
-                    " culprit_touches={} waiter_touches={} culprit_touch_callers={}",
-                    c.map_or(0, |c| c.touches_before_arrival),
-                    waiter_touches(&[cpu]),
-                    TouchCallerList(n, c)
+                    " waiter_touches={} culprit_touch_callers={}",
+                    waiter_touches(&late),
+                    TouchCallerList(n, late.first().and_then(|l| s.cpu(l.cpu)))
                 )?;
             }
-            Culprit::Missing(cpus) => {
-                write!(
-                    f,
-                    " culprit={} culprit_why=not_arrived culprit_lag_ms=- culprit_task={}",
-                    CpuList(&cpus),
-                    MaybeTask(n, cpus.first().and_then(|&c| (self.task_on)(c)))
-                )?;
-                let touches: u32 = cpus
-                    .iter()
-                    .filter_map(|&c| s.cpu(c))
-                    .map(|c| c.touches_before_arrival)
-                    .sum();
-                write!(
-                    f,
-                    " culprit_touches={touches} waiter_touches={} culprit_touch_callers={}",
-                    waiter_touches(&cpus),
-                    TouchCallerList(n, cpus.first().and_then(|&c| s.cpu(c)))
-                )?;
-            }
+            Culprit::Ordinary => write!(
+                f,
+                " culprit=- culprit_why=ordinary culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches={} culprit_touch_callers=-",
+                waiter_touches(&[])
+            )?,
             Culprit::Unknown => f.write_str(
                 " culprit=- culprit_why=unknown culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=-",
             )?,
@@ -273,8 +285,76 @@ mod tests {
                 online: &[0, 1, 2],
                 names: &Fake,
                 task_on: &task_on,
+                blame: Blame::at(1000 * MS),
             }
         )
+    }
+
+    #[test]
+    fn stops_line_names_every_late_cpu_and_none_for_an_ordinary_call() {
+        // CPUs 1 and 2 both held up: 2 arrives at 3000 ms, 1 at 2500 ms.
+        let mut v = alloc::vec![begin(10, 4, 3, 0xf00)];
+        v.push(rec(
+            11,
+            0,
+            20,
+            Event::CpuState {
+                stop: 4,
+                state: StopState::None,
+            },
+        ));
+        v.push(rec(
+            11,
+            0,
+            20,
+            Event::CpuState {
+                stop: 4,
+                state: StopState::Prepare,
+            },
+        ));
+        v.push(rec(
+            2500,
+            1,
+            21,
+            Event::CpuState {
+                stop: 4,
+                state: StopState::None,
+            },
+        ));
+        v.push(rec(
+            3000,
+            2,
+            22,
+            Event::CpuState {
+                stop: 4,
+                state: StopState::None,
+            },
+        ));
+        let line = stop_line(&v, 3001);
+        assert!(
+            line.contains(
+                " culprit=2,1 culprit_why=late,late culprit_lag_ms=2989.000,2489.000 \
+                 culprit_task=-,- culprit_touches=0,0 "
+            ),
+            "{line}"
+        );
+        // The same instance judged against a 5 s threshold: ordinary.
+        let log = StopLog::<Host>::from_records(&v).unwrap();
+        let ordinary = format!(
+            "{}",
+            StopLine {
+                stop: &log.stops[0],
+                now_ns: 3001 * MS,
+                online: &[0, 1, 2],
+                names: &Fake,
+                task_on: &|_| None,
+                blame: Blame::at(5000 * MS),
+            }
+        );
+        assert!(
+            ordinary.contains(" culprit=- culprit_why=ordinary culprit_lag_ms=- "),
+            "{ordinary}"
+        );
     }
 
     #[test]
@@ -284,7 +364,7 @@ mod tests {
             "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
              duration_ms=2490.000 ret=running cpus=3 arrivals_ms=0:+1.000,1:+1.000 \
              longest_prepare_ms=2489.000 longest_prepare_cpu=0 culprit=2 \
-             culprit_why=not_arrived culprit_lag_ms=- culprit_task=hog/91 \
+             culprit_why=not_arrived culprit_lag_ms=2489.000 culprit_task=hog/91 \
              culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
         );
     }
@@ -296,7 +376,7 @@ mod tests {
             "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
              duration_ms=3000.000 ret=0 cpus=3 arrivals_ms=0:+1.000,1:+1.000,2:+2990.000 \
              longest_prepare_ms=2991.000 longest_prepare_cpu=0 culprit=2 \
-             culprit_why=last_arrived culprit_lag_ms=2989.000 culprit_task=hog/91 \
+             culprit_why=late culprit_lag_ms=2989.000 culprit_task=hog/91 \
              culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
         );
     }
