@@ -23,13 +23,34 @@ use crate::{
     seam, services,
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
-use open::OpenStops;
+use open::{OpenStops, OPEN_STOPS};
 
 /// Slots of the pid -> comm cache.
 const COMM_SLOTS: usize = 512;
 
 /// A CPU's ring, over slots from `kvmalloc()`.
 pub(crate) type CpuRing = Ring<KVVec<Slot>>;
+
+/// The instances in flight at one moment ([`Recorder::in_flight`]).
+pub(crate) struct InFlight {
+    /// Their ids (0: unused).
+    ids: [u32; OPEN_STOPS],
+    /// The last id handed out then.
+    last: u32,
+}
+
+impl InFlight {
+    /// Whether `stop` was in flight (and had a slot).
+    pub(crate) fn contains(&self, stop: u32) -> bool {
+        stop != 0 && self.ids.contains(&stop)
+    }
+
+    /// Whether `stop` began after this moment (ids grow; one that wrapped
+    /// around counts as old).
+    pub(crate) fn began_after(&self, stop: u32) -> bool {
+        stop > self.last && stop - self.last < u32::MAX / 2
+    }
+}
 
 /// A backtrace request to one CPU (see `console.rs`).
 pub(crate) struct Request {
@@ -233,6 +254,17 @@ impl Recorder {
     /// slot in the open-instance table.
     pub(crate) fn open_instances(&self) -> impl Iterator<Item = Instance> + '_ {
         self.open.instances()
+    }
+
+    /// The instances in flight now, and the last id handed out.
+    pub(crate) fn in_flight(&self) -> InFlight {
+        let mut ids = [0; OPEN_STOPS];
+        // The last id first: an instance in the table has an id up to it.
+        let last = self.next_stop.load(Acquire);
+        for (id, i) in ids.iter_mut().zip(self.open.instances()) {
+            *id = i.stop;
+        }
+        InFlight { ids, last }
     }
 
     /// Instance `stop`, if it is in flight and has a slot.

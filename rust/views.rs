@@ -187,8 +187,16 @@ fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
 /// Writes `/sys/kernel/debug/stopwatch/stops`: the newest instances still
 /// in the rings, oldest first.
 fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+    // What runs, read around the snapshot: an instance with no end record
+    // that was not running before it or after it, and began before it,
+    // returned with its end record lost.
+    let before = rec.in_flight();
     let records = rec.snapshot().map_err(|_| fmt::Error)?;
-    let log = StopLog::<Kernel>::from_records(&records).map_err(|_| fmt::Error)?;
+    let after = rec.in_flight();
+    let mut log = StopLog::<Kernel>::from_records(&records).map_err(|_| fmt::Error)?;
+    log.confirm_running(|stop| {
+        before.contains(stop) || after.contains(stop) || before.began_after(stop)
+    });
     let online = rec.online_cpus().map_err(|_| fmt::Error)?;
     let names = KernelNames(rec);
     let now_ns = services::now_ns();

@@ -174,6 +174,10 @@ pub(crate) struct StopSummary<A: Alloc> {
     pub(crate) begin_ns: Option<u64>,
     /// How it ended, once it returned.
     pub(crate) end: Option<Ended>,
+    /// No end record, and the live state says it is not running: it
+    /// ended, but its end record is gone (the ring wrapped, or recording
+    /// was off when it returned).
+    pub(crate) end_lost: bool,
     /// Each CPU seen in it, in order of first appearance.
     pub(crate) cpus: A::List<CpuInStop>,
     /// Its early-warning records.
@@ -240,6 +244,7 @@ impl<A: Alloc> StopSummary<A> {
             nr_active: 0,
             begin_ns: None,
             end: None,
+            end_lost: false,
             cpus: List::empty(),
             warnings: List::empty(),
         }
@@ -294,16 +299,16 @@ impl<A: Alloc> StopSummary<A> {
         Ok(times)
     }
 
-    /// Whether the instance is still running: no end record, and not
-    /// every CPU it expects has arrived.
-    fn running(&self) -> bool {
+    /// Whether the instance is still running: no end record, not known to
+    /// have ended, and not every CPU it expects has arrived.
+    pub(crate) fn running(&self) -> bool {
         let arrived = self
             .cpus
             .iter()
             .filter(|c| c.arrived_ns().is_some())
             .count();
         let expected = usize::from(self.nr_cpus);
-        self.end.is_none() && (expected == 0 || arrived < expected)
+        self.end.is_none() && !self.end_lost && (expected == 0 || arrived < expected)
     }
 
     /// Who held it up, by `blame`'s rule, at `now_ns`. `online` lists the
@@ -385,6 +390,17 @@ impl<A: Alloc> StopLog<A> {
             log.feed(rec)?;
         }
         Ok(log)
+    }
+
+    /// Marks every instance without an end record that `running` says has
+    /// returned as ended with its end record lost (see
+    /// [`StopSummary::end_lost`]).
+    pub(crate) fn confirm_running(&mut self, running: impl Fn(u32) -> bool) {
+        for s in self.stops.iter_mut() {
+            if s.end.is_none() && !running(s.stop) {
+                s.end_lost = true;
+            }
+        }
     }
 
     /// The summary of instance `stop`, created (replacing the oldest beyond
@@ -690,6 +706,25 @@ mod tests {
                 ns: 2988 * MS
             })
         );
+    }
+
+    #[test]
+    fn a_lost_end_is_not_a_running_instance() {
+        // The incident at 3000 ms, but the live state says it returned:
+        // its end record is gone. Nobody is blamed for not arriving.
+        let mut log = log_upto(&incident(), 3000);
+        log.confirm_running(|_| false);
+        let s = &log.stops[0];
+        assert!(s.end_lost && !s.running());
+        assert!(matches!(
+            s.culprit(&[0, 1, 2, 3], 3000 * MS, Blame::at(1000 * MS))
+                .unwrap(),
+            Culprit::Unknown
+        ));
+        // Confirmed running: CPU 2 has not arrived.
+        let mut log = log_upto(&incident(), 3000);
+        log.confirm_running(|stop| stop == 12);
+        assert!(!log.stops[0].end_lost && log.stops[0].running());
     }
 
     #[test]

@@ -67,13 +67,14 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
         match s.end {
             Some(end) => write!(
                 f,
-                " duration_ms={} ret={}",
+                " duration_ms={} ret={} end=returned",
                 Ms(end.ts_ns.saturating_sub(start)),
                 end.ret
             )?,
+            None if s.end_lost => f.write_str(" duration_ms=- ret=- end=lost")?,
             None => write!(
                 f,
-                " duration_ms={} ret=running",
+                " duration_ms={} ret=running end=running",
                 Ms(self.now_ns.saturating_sub(start))
             )?,
         }
@@ -362,7 +363,7 @@ mod tests {
         assert_eq!(
             stop_line(&held_up(false), 2500),
             "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
-             duration_ms=2490.000 ret=running cpus=3 arrivals_ms=0:+1.000,1:+1.000 \
+             duration_ms=2490.000 ret=running end=running cpus=3 arrivals_ms=0:+1.000,1:+1.000 \
              longest_prepare_ms=2489.000 longest_prepare_cpu=0 culprit=2 \
              culprit_why=not_arrived culprit_lag_ms=2489.000 culprit_task=hog/91 \
              culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
@@ -374,7 +375,7 @@ mod tests {
         assert_eq!(
             stop_line(&held_up(true), 9999),
             "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
-             duration_ms=3000.000 ret=0 cpus=3 arrivals_ms=0:+1.000,1:+1.000,2:+2990.000 \
+             duration_ms=3000.000 ret=0 end=returned cpus=3 arrivals_ms=0:+1.000,1:+1.000,2:+2990.000 \
              longest_prepare_ms=2991.000 longest_prepare_cpu=0 culprit=2 \
              culprit_why=late culprit_lag_ms=2989.000 culprit_task=hog/91 \
              culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
