@@ -2,7 +2,8 @@
 
 //! stopwatch's pure logic: the record format, the ring, the comm cache,
 //! the live per-CPU state, what it says about a `stop_machine` call in
-//! flight (`diagnosis`), the analysis of recorded instances, their text,
+//! flight (`diagnosis`), the check of the private struct it is read
+//! through (`layout`), the analysis of recorded instances, their text,
 //! and the parsing of control writes.
 //!
 //! Everything below depends on `core` only. The same files are a module
@@ -16,6 +17,7 @@ pub(crate) mod analysis;
 pub(crate) mod comm;
 pub(crate) mod control;
 pub(crate) mod diagnosis;
+pub(crate) mod layout;
 pub(crate) mod live;
 pub(crate) mod record;
 pub(crate) mod ring;

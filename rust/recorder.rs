@@ -170,10 +170,13 @@ pub(crate) struct Recorder {
     /// Ring slots readers skipped because the writer was overwriting them
     /// while they copied, since load.
     pub(crate) torn: AtomicU64,
-    /// `multi_cpu_stop()` calls whose `struct multi_stop_data` did not
-    /// look like the one `stop_machine_cpuslocked()` built: states not
+    /// `multi_cpu_stop()` calls of an instance whose `struct
+    /// multi_stop_data` did not check out (`logic::layout`): states not
     /// tracked for them.
     pub(crate) layout_errors: AtomicU64,
+    /// Whether some instance's `struct multi_stop_data` checked out: only
+    /// then are the states of calls of no instance read.
+    pub(crate) layout_verified: AtomicBool,
 }
 
 // SAFETY: every field is an atomic, a lock, or data only read after init;
@@ -216,6 +219,7 @@ impl Recorder {
             console: ConsoleState::new(nr_cpus, console)?,
             torn: AtomicU64::new(0),
             layout_errors: AtomicU64::new(0),
+            layout_verified: AtomicBool::new(false),
             // Last: once the rings are a raw pointer only `PinnedDrop`
             // frees them, and it runs only for a fully built recorder.
             rings: AtomicPtr::new(KBox::into_raw(RingSet::new(nr_cpus, records)?)),

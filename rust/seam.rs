@@ -11,7 +11,10 @@
 //! block and wraps each in a safe function. Nothing else in the crate uses
 //! `unsafe` to reach C.
 
-use crate::logic::comm::{Comm, COMM_LEN};
+use crate::logic::{
+    comm::{Comm, COMM_LEN},
+    layout::Seen,
+};
 use crate::services::c_str;
 use core::ffi::{c_char, CStr};
 use kernel::prelude::*;
@@ -33,8 +36,8 @@ pub(crate) struct Params {
     pub(crate) test_missing_probe: u32,
     /// `console`: print on the console (0 or 1).
     pub(crate) console: u32,
-    /// Padding.
-    _pad: u32,
+    /// `test_layout_shift`: read `struct multi_stop_data` this far off.
+    pub(crate) test_layout_shift: u32,
 }
 
 /// The module parameters.
@@ -118,6 +121,24 @@ pub(crate) struct MultiStop {
     pub(crate) num_threads: u32,
     /// `state`, as `enum multi_stop_state`.
     pub(crate) state: u32,
+    /// `thread_ack`.
+    pub(crate) thread_ack: i32,
+    /// Padding.
+    _pad: u32,
+}
+
+impl MultiStop {
+    /// The fields the layout check looks at.
+    pub(crate) fn seen(&self) -> Seen {
+        Seen {
+            func: self.func,
+            data: self.data,
+            active_cpus: self.active_cpus,
+            num_threads: self.num_threads,
+            state: self.state,
+            thread_ack: self.thread_ack,
+        }
+    }
 }
 
 mod ffi {
@@ -152,7 +173,7 @@ mod ffi {
 
     // Keep `Hit` identical to `struct sw_hit`.
     const _: () = assert!(core::mem::size_of::<Hit>() == 88);
-    const _: () = assert!(core::mem::size_of::<MultiStop>() == 32);
+    const _: () = assert!(core::mem::size_of::<MultiStop>() == 40);
     const _: () = assert!(core::mem::size_of::<Params>() == 24);
 }
 
@@ -219,7 +240,7 @@ impl MultiStopPtr {
         self.0
     }
 
-    /// Reads the whole struct.
+    /// Reads the whole struct, fault-safe (unreadable fields are 0).
     pub(crate) fn read(self) -> MultiStop {
         let mut out = MultiStop::default();
         // SAFETY: by the type invariants the pointee is a live

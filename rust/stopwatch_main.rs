@@ -73,6 +73,13 @@ impl kernel::Module for Stopwatch {
             pr_err!("warn_percent={percent} must be in 1..=100\n");
             return Err(EINVAL);
         }
+        if params.test_layout_shift > 64 {
+            pr_err!(
+                "test_layout_shift={} must be 0..=64\n",
+                params.test_layout_shift
+            );
+            return Err(EINVAL);
+        }
         let missing = match params.test_missing_probe {
             0 => None,
             n if (n as usize) <= probes::PROBES.len() => Some(n as usize - 1),

@@ -59,6 +59,11 @@ module_param_named(console, sw_console, bool, 0444);
 MODULE_PARM_DESC(console,
 		 "Print the early warning, backtraces, lockup-report notes and the panic dump (default on)");
 
+static uint test_layout_shift;
+module_param(test_layout_shift, uint, 0444);
+MODULE_PARM_DESC(test_layout_shift,
+		 "Testing: read struct multi_stop_data this many bytes off (0..=64), as a kernel with another layout would");
+
 static uint test_missing_probe;
 module_param(test_missing_probe, uint, 0444);
 MODULE_PARM_DESC(test_missing_probe,
@@ -69,7 +74,7 @@ struct sw_params {
 	u32 warn_percent;
 	u32 test_missing_probe;
 	u32 console;
-	u32 pad;
+	u32 test_layout_shift;
 };
 
 /* The parameters as given at load (checked by Rust). */
@@ -79,7 +84,7 @@ void stopwatch_params(struct sw_params *out)
 	out->warn_percent = warn_percent;
 	out->test_missing_probe = test_missing_probe;
 	out->console = sw_console;
-	out->pad = 0;
+	out->test_layout_shift = test_layout_shift;
 }
 
 /* --- probes -------------------------------------------------------------- */
@@ -310,17 +315,33 @@ struct sw_multi_stop_view {
 	u64 active_cpus;
 	u32 num_threads;
 	u32 state;
+	s32 thread_ack;
+	u32 pad;
 };
 
+/* Where the copy of the layout is laid over `msdata`: `test_layout_shift`
+ * bytes off in the layout test, else right on it. (The parameter is
+ * 0444: it cannot change while a call is in flight.) */
+static __always_inline const struct sw_multi_stop_data *sw_msdata(const void *msdata)
+{
+	return (const void *)((const char *)msdata + min(test_layout_shift, 64u));
+}
+
+/* Fault-safe: a wrong layout or shift reads what lies there, never faults.
+ * Unreadable fields read as 0 (which no check accepts). */
 notrace void stopwatch_read_multi_stop(const void *msdata, struct sw_multi_stop_view *out)
 {
-	const struct sw_multi_stop_data *m = msdata;
+	struct sw_multi_stop_data m;
 
-	out->fn = (u64)(unsigned long)READ_ONCE(m->fn);
-	out->data = (u64)(unsigned long)READ_ONCE(m->data);
-	out->active_cpus = (u64)(unsigned long)READ_ONCE(m->active_cpus);
-	out->num_threads = READ_ONCE(m->num_threads);
-	out->state = (u32)READ_ONCE(m->state);
+	memset(out, 0, sizeof(*out));
+	if (copy_from_kernel_nofault(&m, sw_msdata(msdata), sizeof(m)))
+		return;
+	out->fn = (u64)(unsigned long)m.fn;
+	out->data = (u64)(unsigned long)m.data;
+	out->active_cpus = (u64)(unsigned long)m.active_cpus;
+	out->num_threads = m.num_threads;
+	out->state = (u32)m.state;
+	out->thread_ack = atomic_read(&m.thread_ack);
 }
 NOKPROBE_SYMBOL(stopwatch_read_multi_stop);
 
@@ -333,9 +354,7 @@ notrace u32 stopwatch_read_multi_stop_state(const void *msdata)
 {
 	int state;
 
-	if (copy_from_kernel_nofault(&state,
-				     &((const struct sw_multi_stop_data *)msdata)->state,
-				     sizeof(state)))
+	if (copy_from_kernel_nofault(&state, &sw_msdata(msdata)->state, sizeof(state)))
 		return U32_MAX;
 	return (u32)state;
 }

@@ -18,6 +18,7 @@ use crate::{
     logic::{
         comm::comm_to_words,
         diagnosis::Instance,
+        layout,
         live::{bump, CpuLive, NOT_IN_STOP},
         record::{Event, Record, StopState, TouchSource},
     },
@@ -188,6 +189,7 @@ impl Recorder {
             stack: hit.stack,
             data: hit.args[1],
             nr_cpus,
+            active_cpus: hit.args[2],
         });
         // What the early warning counts touches from: once per call, one
         // store per CPU (stop_machine() itself costs far more).
@@ -240,17 +242,24 @@ impl Recorder {
         // the return probe of that call clears it.
         let msdata = unsafe { MultiStopPtr::new(hit.args[0]) };
         let ms = msdata.read();
-        let matched = self
-            .open
-            .matching(msdata.addr(), self.thread_size, ms.func, ms.data);
+        // Matched by where `msdata` lies, then every field checked against
+        // what the instance's entry said (`logic::layout`). A call of no
+        // instance (`stop_two_cpus()`) can only be checked in part: its
+        // states are read once an instance has verified the layout.
+        let matched = self.open.by_stack(msdata.addr(), self.thread_size);
         let stop = matched.map_or(0, |(id, _)| id);
-        let expected_threads = matched.map(|(_, nr_cpus)| nr_cpus);
-        let layout_ok = StopState::from_raw(u64::from(ms.state)).is_some()
-            && ms.func != 0
-            && match expected_threads {
-                Some(n) => n == ms.num_threads,
-                None => true,
-            };
+        let layout_ok = match matched {
+            Some((_, expected)) => {
+                let ok = layout::check(&ms.seen(), Some(&expected)).is_ok();
+                if ok {
+                    self.layout_verified.store(true, Relaxed);
+                } else {
+                    self.layout_errors.fetch_add(1, Relaxed);
+                }
+                ok
+            }
+            None => self.layout_verified.load(Relaxed) && layout::check(&ms.seen(), None).is_ok(),
+        };
         live.stop_warned.store(false, Relaxed);
         live.stop_id.store(stop, Relaxed);
         live.stop_since_ns.store(hit.ts_ns, Relaxed);
@@ -263,7 +272,6 @@ impl Recorder {
             live.stop_mask.store(mask, Relaxed);
             live.stop_msdata.store(msdata.addr(), Relaxed);
         } else {
-            self.layout_errors.fetch_add(1, Relaxed);
             live.stop_msdata.store(0, Relaxed);
         }
         live.stop_state.store(StopState::None as u32, Release);

@@ -12,7 +12,7 @@
 
 use crate::{
     hot::{Acquire, AtomicU32, AtomicU64, Relaxed, Release},
-    logic::diagnosis::Instance,
+    logic::{diagnosis::Instance, layout::Expected},
 };
 
 /// Slots (concurrent `stop_machine()` callers tracked).
@@ -29,6 +29,8 @@ pub(crate) struct Entry {
     pub(crate) data: u64,
     /// Online CPUs at entry (`num_threads` of the call).
     pub(crate) nr_cpus: u32,
+    /// The `cpus` argument (0 for NULL).
+    pub(crate) active_cpus: u64,
 }
 
 /// One call between its entry and return.
@@ -43,6 +45,8 @@ struct Slot {
     data: AtomicU64,
     /// See [`Entry::nr_cpus`].
     nr_cpus: AtomicU32,
+    /// See [`Entry::active_cpus`].
+    active_cpus: AtomicU64,
     /// See [`Instance::caller`].
     caller: AtomicU64,
     /// See [`Instance::pid`].
@@ -65,6 +69,7 @@ impl OpenStops {
                     func: AtomicU64::new(0),
                     data: AtomicU64::new(0),
                     nr_cpus: AtomicU32::new(0),
+                    active_cpus: AtomicU64::new(0),
                     caller: AtomicU64::new(0),
                     pid: AtomicU32::new(0),
                     begin_ns: AtomicU64::new(0),
@@ -86,6 +91,7 @@ impl OpenStops {
         slot.func.store(inst.func, Relaxed);
         slot.data.store(entry.data, Relaxed);
         slot.nr_cpus.store(entry.nr_cpus, Relaxed);
+        slot.active_cpus.store(entry.active_cpus, Relaxed);
         slot.caller.store(inst.caller, Relaxed);
         slot.pid.store(inst.pid, Relaxed);
         slot.begin_ns.store(inst.begin_ns, Relaxed);
@@ -101,25 +107,27 @@ impl OpenStops {
         }
     }
 
-    /// The instance whose caller's stack holds `msdata` and whose `fn` and
-    /// `data` it carries (unambiguous even when two callers pass the same
-    /// `fn` and `data`), with its online CPUs at entry.
-    pub(crate) fn matching(
-        &self,
-        msdata: u64,
-        thread_size: u64,
-        func: u64,
-        data: u64,
-    ) -> Option<(u32, u32)> {
+    /// The instance whose caller's stack holds `msdata` (a task's stack
+    /// holds at most one call in flight, so this is unambiguous and does
+    /// not depend on the layout of `msdata`), with what its entry said.
+    pub(crate) fn by_stack(&self, msdata: u64, thread_size: u64) -> Option<(u32, Expected)> {
         self.0.iter().find_map(|slot| {
             let id = slot.id.load(Acquire);
             let stack = slot.stack.load(Relaxed);
             (id != 0
                 && id != u32::MAX
-                && (stack..stack.saturating_add(thread_size)).contains(&msdata)
-                && slot.func.load(Relaxed) == func
-                && slot.data.load(Relaxed) == data)
-                .then(|| (id, slot.nr_cpus.load(Relaxed)))
+                && (stack..stack.saturating_add(thread_size)).contains(&msdata))
+            .then(|| {
+                (
+                    id,
+                    Expected {
+                        func: slot.func.load(Relaxed),
+                        data: slot.data.load(Relaxed),
+                        nr_cpus: slot.nr_cpus.load(Relaxed),
+                        active_cpus: slot.active_cpus.load(Relaxed),
+                    },
+                )
+            })
         })
     }
 
