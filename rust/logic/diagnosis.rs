@@ -304,12 +304,14 @@ impl<O: Fn(usize) -> bool> Display for WaitSummary<'_, '_, O> {
                 pick: |c| cpus.missing(c, stop)
             },
         )?;
-        if let Some(live) = cpus
+        // The tasks, in the order of `culprit_cpus`.
+        for (i, live) in cpus
             .missing_cpus(stop)
-            .next()
-            .and_then(|c| cpus.live.get(c))
+            .filter_map(|c| cpus.live.get(c))
+            .enumerate()
         {
-            write!(f, " culprit_task={}", CheckedTask(live))?;
+            let sep = if i == 0 { " culprit_task=" } else { "," };
+            write!(f, "{sep}{}", CheckedTask(live))?;
         }
         Ok(())
     }
