@@ -216,6 +216,7 @@ fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
                 names: &names,
                 task_on: &task_on,
                 blame: rec.blame(),
+                queued_behind: log.queued_behind(s.stop),
             }
         )?;
     }

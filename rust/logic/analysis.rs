@@ -221,6 +221,9 @@ pub(crate) struct Late {
 
 /// Who held an instance up.
 pub(crate) enum Culprit<A: Alloc> {
+    /// Running with no CPU arrived: its caller waits for `stop_cpus_mutex`
+    /// behind the instance in flight ([`StopLog::queued_behind`]).
+    Queued,
     /// Nobody waited [`Blame::wait_ns`]: an ordinary call.
     Ordinary,
     /// The CPUs the others waited for, most late first (the lowest CPU
@@ -267,10 +270,24 @@ impl<A: Alloc> StopSummary<A> {
         self.cpus.iter().find(|c| c.cpu == cpu)
     }
 
-    /// Start of the instance: the begin record, else the first arrival.
+    /// Start of the instance: when its stoppers were queued, which is when
+    /// the first of them arrived (microseconds later); before any has, the
+    /// begin record. A caller queued behind another instance on
+    /// `stop_cpus_mutex` begins long before its stoppers are queued.
     pub(crate) fn start_ns(&self) -> Option<u64> {
-        self.begin_ns
-            .or_else(|| self.cpus.iter().filter_map(CpuInStop::arrived_ns).min())
+        self.first_arrival_ns().or(self.begin_ns)
+    }
+
+    /// The first arrival, if any.
+    pub(crate) fn first_arrival_ns(&self) -> Option<u64> {
+        self.cpus.iter().filter_map(CpuInStop::arrived_ns).min()
+    }
+
+    /// How long the caller waited for its stoppers to be queued (for
+    /// `stop_cpus_mutex`, behind other instances): from the begin record
+    /// to the first arrival.
+    pub(crate) fn queued_ns(&self) -> Option<u64> {
+        Some(self.first_arrival_ns()?.saturating_sub(self.begin_ns?))
     }
 
     /// Longest PREPARE wait of any CPU (up to `now_ns` for ongoing waits);
@@ -319,8 +336,12 @@ impl<A: Alloc> StopSummary<A> {
         now_ns: u64,
         blame: Blame,
     ) -> Result<Culprit<A>, NoMemory> {
-        let Some(first) = self.cpus.iter().filter_map(CpuInStop::arrived_ns).min() else {
-            return Ok(Culprit::Unknown);
+        let Some(first) = self.first_arrival_ns() else {
+            return Ok(if self.running() && self.begin_ns.is_some() {
+                Culprit::Queued
+            } else {
+                Culprit::Unknown
+            });
         };
         match self.longest_prepare(now_ns) {
             Some(w) if w.ns >= blame.wait_ns => {}
@@ -390,6 +411,20 @@ impl<A: Alloc> StopLog<A> {
             log.feed(rec)?;
         }
         Ok(log)
+    }
+
+    /// The instance `stop` waits behind, if it is queued (running, no CPU
+    /// arrived): the running instance whose stoppers have arrived, the
+    /// one that holds `stop_cpus_mutex`.
+    pub(crate) fn queued_behind(&self, stop: u32) -> Option<u32> {
+        let s = self.stops.iter().find(|s| s.stop == stop)?;
+        if !s.running() || s.first_arrival_ns().is_some() {
+            return None;
+        }
+        self.stops
+            .iter()
+            .find(|o| o.stop != stop && o.running() && o.first_arrival_ns().is_some())
+            .map(|o| o.stop)
     }
 
     /// Marks every instance without an end record that `running` says has
@@ -709,6 +744,32 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_caller_waits_behind_the_instance_in_flight() {
+        // #12 is held up by CPU 2; #13 begins at 1000 ms and waits for
+        // stop_cpus_mutex: no arrival of its own.
+        let mut records: Vec<Record> = incident()
+            .into_iter()
+            .filter(|r| r.ts_ns <= 3000 * MS)
+            .collect();
+        records.push(begin(1000, 13, 4));
+        records.sort_by_key(|r| r.ts_ns);
+        let log = StopLog::<Host>::from_records(&records).unwrap();
+        let queued = log.stops.iter().find(|s| s.stop == 13).unwrap();
+        assert!(matches!(
+            queued
+                .culprit(&[0, 1, 2, 3], 3000 * MS, Blame::at(1000 * MS))
+                .unwrap(),
+            Culprit::Queued
+        ));
+        assert_eq!(log.queued_behind(13), Some(12));
+        assert_eq!(log.queued_behind(12), None);
+        // #12's clock starts at its first arrival (11 ms), not its begin.
+        let held = log.stops.iter().find(|s| s.stop == 12).unwrap();
+        assert_eq!(held.start_ns(), Some(11 * MS));
+        assert_eq!(held.queued_ns(), Some(MS));
+    }
+
+    #[test]
     fn a_lost_end_is_not_a_running_instance() {
         // The incident at 3000 ms, but the live state says it returned:
         // its end record is gone. Nobody is blamed for not arriving.
@@ -840,7 +901,8 @@ mod tests {
 
             // The model.
             let Some(first) = arrived.iter().map(|a| a.0).min() else {
-                assert!(matches!(got, Culprit::Unknown));
+                // Begun, nobody arrived: queued on stop_cpus_mutex.
+                assert!(!finished && matches!(got, Culprit::Queued));
                 continue;
             };
             let end = if finished { last } else { now };
@@ -878,7 +940,9 @@ mod tests {
                     }
                 }
                 Culprit::Unknown => assert!(want.is_empty()),
-                Culprit::Ordinary => panic!("waited {longest} ms: {arrive:?} now={now}"),
+                Culprit::Ordinary | Culprit::Queued => {
+                    panic!("waited {longest} ms: {arrive:?} now={now}")
+                }
             }
         }
         // The cases the rule distinguishes all occurred.

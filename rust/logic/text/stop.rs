@@ -50,6 +50,9 @@ pub(crate) struct StopLine<'a, A: Alloc, N: Names> {
     pub(crate) task_on: &'a dyn Fn(u16) -> Option<u32>,
     /// Who is to blame, and when.
     pub(crate) blame: Blame,
+    /// The instance it is queued behind
+    /// (`crate::logic::analysis::StopLog::queued_behind`).
+    pub(crate) queued_behind: Option<u32>,
 }
 
 impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
@@ -64,6 +67,10 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
         write!(f, " fn={}", Sym(n, s.func))?;
         let start = s.start_ns().unwrap_or(0);
         write!(f, " start={}", Secs(start))?;
+        match s.queued_ns() {
+            Some(q) => write!(f, " queued_ms={}", Ms(q))?,
+            None => f.write_str(" queued_ms=-")?,
+        }
         match s.end {
             Some(end) => write!(
                 f,
@@ -157,9 +164,16 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
                 " culprit=- culprit_why=ordinary culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches={} culprit_touch_callers=-",
                 waiter_touches(&[])
             )?,
+            Culprit::Queued => f.write_str(
+                " culprit=- culprit_why=queued culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=-",
+            )?,
             Culprit::Unknown => f.write_str(
                 " culprit=- culprit_why=unknown culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=-",
             )?,
+        }
+        match self.queued_behind {
+            Some(id) => write!(f, " blocked_by={id}")?,
+            None => f.write_str(" blocked_by=-")?,
         }
         write!(f, " warnings={}", s.warnings.len())
     }
@@ -203,7 +217,8 @@ mod tests {
             ),
         ];
         let line = stop_line(&records, 3);
-        assert!(line.contains(" arrivals_ms=0:+2.000,1:+1.000 "), "{line}");
+        // From the first arrival (CPU 1, 1 ms after the begin record).
+        assert!(line.contains(" arrivals_ms=0:+1.000,1:+0.000 "), "{line}");
     }
 
     #[test]
@@ -287,6 +302,7 @@ mod tests {
                 names: &Fake,
                 task_on: &task_on,
                 blame: Blame::at(1000 * MS),
+                queued_behind: log.queued_behind(4),
             }
         )
     }
@@ -350,6 +366,7 @@ mod tests {
                 names: &Fake,
                 task_on: &|_| None,
                 blame: Blame::at(5000 * MS),
+                queued_behind: None,
             }
         );
         assert!(
@@ -362,11 +379,12 @@ mod tests {
     fn stops_line_of_a_running_instance_names_the_missing_cpu() {
         assert_eq!(
             stop_line(&held_up(false), 2500),
-            "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
-             duration_ms=2490.000 ret=running end=running cpus=3 arrivals_ms=0:+1.000,1:+1.000 \
+            "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.011000 queued_ms=1.000 \
+             duration_ms=2489.000 ret=running end=running cpus=3 arrivals_ms=0:+0.000,1:+0.000 \
              longest_prepare_ms=2489.000 longest_prepare_cpu=0 culprit=2 \
              culprit_why=not_arrived culprit_lag_ms=2489.000 culprit_task=hog/91 \
-             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
+             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 blocked_by=- \
+             warnings=0"
         );
     }
 
@@ -374,11 +392,12 @@ mod tests {
     fn stops_line_of_a_finished_instance_names_the_last_arrival() {
         assert_eq!(
             stop_line(&held_up(true), 9999),
-            "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.010000 \
-             duration_ms=3000.000 ret=0 end=returned cpus=3 arrivals_ms=0:+1.000,1:+1.000,2:+2990.000 \
+            "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.011000 queued_ms=1.000 \
+             duration_ms=2999.000 ret=0 end=returned cpus=3 arrivals_ms=0:+0.000,1:+0.000,2:+2989.000 \
              longest_prepare_ms=2991.000 longest_prepare_cpu=0 culprit=2 \
              culprit_why=late culprit_lag_ms=2989.000 culprit_task=hog/91 \
-             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 warnings=0"
+             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 blocked_by=- \
+             warnings=0"
         );
     }
 }
