@@ -76,7 +76,7 @@ two_hogs() {
 	check "[$tag] CPU 2 arrived 1 to 3 s after CPU 1 (lags from the first arrival)" \
 		awk -v l="$(value culprit_lag_ms)" 'BEGIN { split(l, a, ","); d = a[1] - a[2]; exit !(d > 1000 && d < 3000) }'
 	check "[$tag] console: the warning names CPUs 1 and 2" test "$(value console_warning_cpus)" = 1,2
-	check "[$tag] console: every report is followed by a note naming both" \
+	check "[$tag] console: every report is followed by a note naming the hogs' CPUs still out" \
 		sh -c "test '$(value unannotated_reports)' = 0 && test '$(value annotated_reports)' = '$(value bug_lines)'"
 	rm -f "$out"
 }

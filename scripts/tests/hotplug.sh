@@ -17,6 +17,8 @@ check "no layout errors or missed probes across hotplug" \
 # lockup threshold here is 10 s: a 2 s wait is a culprit's only from
 # warn_percent=10 (1 s) on.
 check "warn_percent 10" sh -c "echo 10 > $D/warn_percent"
+# (Console off: the warning's backtrace would be a Call Trace in dmesg.)
+check "console off" sh -c "echo 0 > $D/console"
 check "hog loads idle" insmod /stopwatch/stopwatch_hog.ko start=0 cpu=1 seconds=2 touch_ms=100
 check "storm loads (period 50 ms)" insmod /stopwatch/stopwatch_storm.ko period_ms=50
 sleep 1
