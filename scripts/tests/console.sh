@@ -87,6 +87,8 @@ check "storm's thread pinned to CPU 0" sh -c '
 		[ "$(cat $p/comm 2>/dev/null)" = stopwatch_storm ] && taskset -p 1 ${p#/proc/} >/dev/null && exit 0
 	done
 	exit 1'
+# Its sleep in progress may still end on a timer of CPU 2: let it pass.
+sleep 1
 stall 1
 # (The task named is the one the watchdog's timer last saw on CPU 2: with
 # its interrupts off that sample is stale, and check_age_ms says how.)
