@@ -215,8 +215,7 @@ pub(crate) extern "C" fn stopwatch_console_warning(fallback: bool) {
     }
     if !fallback {
         let mut handed = false;
-        let missing = (0..cpus.live.len()).filter(|&c| cpus.missing(c, stop));
-        for cpu in missing.take(NAMED_CPUS) {
+        for cpu in cpus.missing_cpus(stop).take(NAMED_CPUS) {
             let (Some(live), Some(req)) = (cpus.live.get(cpu), console.requests.get(cpu)) else {
                 continue;
             };
@@ -280,8 +279,7 @@ fn print_warning(
             names: &names,
         }
     );
-    let missing = (0..cpus.live.len()).filter(|&c| cpus.missing(c, stop));
-    for cpu in missing.take(NAMED_CPUS) {
+    for cpu in cpus.missing_cpus(stop).take(NAMED_CPUS) {
         let requested = rec
             .console
             .requests

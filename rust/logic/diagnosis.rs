@@ -18,7 +18,7 @@
 
 use super::{
     comm::comm_str,
-    live::{CpuLive, StopPosition},
+    live::CpuLive,
     record::{StopState, TouchSource},
     text::{Ms, Names, Secs, Sym, Task},
 };
@@ -74,14 +74,7 @@ impl<O: Fn(usize) -> bool> LiveCpus<'_, O> {
     /// `stop_cpus_mutex` lets only one `stop_machine()` run its stoppers
     /// at a time).
     pub(crate) fn waiting_stop(&self) -> Option<u32> {
-        self.live.iter().find_map(|c| match c.stop()? {
-            StopPosition {
-                stop,
-                state: StopState::Prepare,
-                ..
-            } if stop != 0 => Some(stop),
-            _ => None,
-        })
+        self.live.iter().find_map(CpuLive::waiting_in)
     }
 
     /// Whether `cpu`'s stopper waits in PREPARE of `stop`.
@@ -117,7 +110,7 @@ impl<O: Fn(usize) -> bool> LiveCpus<'_, O> {
     }
 
     /// The CPUs `stop` waits for, lowest first.
-    fn missing_cpus(&self, stop: u32) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn missing_cpus(&self, stop: u32) -> impl Iterator<Item = usize> + '_ {
         (0..self.live.len()).filter(move |&cpu| self.missing(cpu, stop))
     }
 }
@@ -431,8 +424,7 @@ impl<O: Fn(usize) -> bool> BlameNote<'_, '_, O> {
     /// The instance the reported CPU waits in, if it waits: only then is
     /// there something to say.
     pub(crate) fn stop(&self) -> Option<u32> {
-        let p = self.cpus.live.get(self.cpu)?.stop()?;
-        (p.stop != 0 && p.state == StopState::Prepare).then_some(p.stop)
+        self.cpus.live.get(self.cpu)?.waiting_in()
     }
 }
 

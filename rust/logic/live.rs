@@ -125,6 +125,14 @@ impl CpuLive {
         })
     }
 
+    /// The `stop_machine()` instance this CPU's stopper waits in PREPARE
+    /// of, if any (calls of no instance, `stop=0`, do not count).
+    pub(crate) fn waiting_in(&self) -> Option<u32> {
+        self.stop()
+            .filter(|p| p.stop != 0 && p.state == StopState::Prepare)
+            .map(|p| p.stop)
+    }
+
     /// Whether this CPU's stopper is inside instance `stop`.
     pub(crate) fn in_stop(&self, stop: u32) -> bool {
         self.stop_state.load(Acquire) != NOT_IN_STOP && self.stop_id.load(Relaxed) == stop

@@ -378,10 +378,8 @@ impl Recorder {
         {
             return;
         }
-        if let Some(p) = live.stop() {
-            if p.stop != 0 && p.state == StopState::Prepare {
-                seam::queue_note();
-            }
+        if live.waiting_in().is_some() {
+            seam::queue_note();
         }
     }
 
