@@ -82,6 +82,8 @@ pub(crate) struct CpuInStop {
     /// Watchdog touches or watchdog work on this CPU while it waited in
     /// PREPARE.
     pub(crate) touches_waiting: u32,
+    /// When the first of those came.
+    pub(crate) first_touch_waiting_ns: Option<u64>,
     /// Who made the touches before it arrived.
     pub(crate) touch_callers: TouchCallers,
     /// Pid of the task the watchdog last saw on this CPU before it arrived
@@ -103,12 +105,35 @@ impl CpuInStop {
         self.state_ns[StopState::None as usize]
     }
 
-    /// How long it waited in PREPARE, up to `now_ns` if still waiting.
-    pub(crate) fn prepare_wait_ns(&self, now_ns: u64) -> Option<u64> {
-        let start = self.state_ns[StopState::Prepare as usize].or(self.arrived_ns())?;
-        let end = self.state_ns[StopState::DisableIrq as usize]
+    /// When it began waiting in PREPARE.
+    fn prepare_ns(&self) -> Option<u64> {
+        self.state_ns[StopState::Prepare as usize].or(self.arrived_ns())
+    }
+
+    /// When it stopped waiting in PREPARE, if it has.
+    fn prepare_end_ns(&self) -> Option<u64> {
+        self.state_ns[StopState::DisableIrq as usize]
             .or(self.state_ns[StopState::Run as usize])
             .or(self.state_ns[StopState::Exit as usize])
+    }
+
+    /// How long it waited in PREPARE, up to `now_ns` if still waiting.
+    pub(crate) fn prepare_wait_ns(&self, now_ns: u64) -> Option<u64> {
+        let start = self.prepare_ns()?;
+        let end = self.prepare_end_ns().unwrap_or(now_ns);
+        Some(end.saturating_sub(start))
+    }
+
+    /// How long its watchdog went untouched while it waited in PREPARE:
+    /// from the start of the wait to the first touch (or watchdog work)
+    /// during it, or the whole wait (up to `now_ns`) if there was none. A
+    /// waiting CPU untouched for the lockup threshold is one the kernel
+    /// reports.
+    pub(crate) fn untouched_wait_ns(&self, now_ns: u64) -> Option<u64> {
+        let start = self.prepare_ns()?;
+        let end = self
+            .first_touch_waiting_ns
+            .or(self.prepare_end_ns())
             .unwrap_or(now_ns);
         Some(end.saturating_sub(start))
     }
@@ -143,6 +168,8 @@ pub(crate) struct Ended {
 /// An early-warning record of an instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Warning {
+    /// When.
+    pub(crate) ts_ns: u64,
     /// The CPU that warned.
     pub(crate) cpu: u16,
     /// The CPU it named ([`u32::MAX`]: none found).
@@ -482,6 +509,7 @@ impl<A: Alloc> StopLog<A> {
                     let c = &mut s.cpus[i];
                     if c.waiting() {
                         c.touches_waiting += 1;
+                        c.first_touch_waiting_ns.get_or_insert(ts);
                     } else if c.arrived_ns().is_none() {
                         c.touches_before_arrival += 1;
                         if let Some(caller) = caller {
@@ -547,6 +575,7 @@ impl<A: Alloc> StopLog<A> {
             }
             Event::EarlyWarning { stop, culprit, .. } => {
                 self.stop_mut(stop)?.warnings.try_push(Warning {
+                    ts_ns: rec.ts_ns,
                     cpu: rec.cpu,
                     culprit,
                 })?;

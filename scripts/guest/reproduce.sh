@@ -45,7 +45,6 @@ echo 0 >$D/enable
 echo "=== stops"; cat $D/stops
 echo "=== cpus"; cat $D/cpus
 echo "=== stats"; cat $D/stats
-echo "=== events"; cat $D/events
 echo "=== unload"
 for m in stopwatch_hog stopwatch_storm stopwatch; do
 	grep -q "^$m " /proc/modules || continue

@@ -36,7 +36,7 @@ storm_scenario() {
 	check "[$tag] culprit is CPU $hog" test "$(value culprit)" = "$hog"
 	check "[$tag] culprit task is the hog" sh -c "value=\"$(value culprit_task)\"; case \"\$value\" in stopwatch_hog/$hog/*) exit 0 ;; esac; exit 1"
 	check "[$tag] no touch on waiting CPUs before the earliest possible report (1.6*thresh)" \
-		test "$(value waiter_touches_before_threshold)" = 0
+		test "$(value waiters_touched_before_threshold)" = 0
 	check "[$tag] touches on CPU $hog during the wait" test "$(value culprit_touches)" -gt 0
 	check "[$tag] early warning precedes the first BUG line" before "$(value first_warning_s)" "$(value first_bug_s)"
 	check "[$tag] console: stopwatch's warning precedes the first BUG line in dmesg" \

@@ -6,7 +6,7 @@
 use super::{CompactSym, MaybeTask, Ms, Names, Secs, Sym, Task};
 use crate::logic::{
     analysis::{Blame, CpuInStop, Culprit, Late, StopSummary},
-    Alloc,
+    Alloc, List,
 };
 use core::fmt::{self, Display, Formatter};
 
@@ -110,6 +110,8 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
             )?,
             None => f.write_str(" longest_prepare_ms=- longest_prepare_cpu=-")?,
         }
+        by_cpu::<A>(f, "prepare_ms", s, &|c| c.prepare_wait_ns(self.now_ns))?;
+        by_cpu::<A>(f, "untouched_ms", s, &|c| c.untouched_wait_ns(self.now_ns))?;
         let culprit = s
             .culprit(self.online, self.now_ns, self.blame)
             .map_err(|_| fmt::Error)?;
@@ -175,8 +177,37 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
             Some(id) => write!(f, " blocked_by={id}")?,
             None => f.write_str(" blocked_by=-")?,
         }
-        write!(f, " warnings={}", s.warnings.len())
+        write!(f, " warnings={}", s.warnings.len())?;
+        match s.warnings.first() {
+            Some(w) => write!(f, " warned_ms=+{}", Ms(w.ts_ns.saturating_sub(start))),
+            None => f.write_str(" warned_ms=-"),
+        }
     }
+}
+
+/// ` name=cpu:ms,...` of `value` for each CPU of `s` that has one, by CPU;
+/// `-` if none.
+fn by_cpu<A: Alloc>(
+    f: &mut Formatter<'_>,
+    name: &str,
+    s: &StopSummary<A>,
+    value: &dyn Fn(&CpuInStop) -> Option<u64>,
+) -> fmt::Result {
+    let mut values: A::List<(u16, u64)> = List::empty();
+    for c in s.cpus.iter() {
+        if let Some(v) = value(c) {
+            values.try_push((c.cpu, v)).map_err(|_| fmt::Error)?;
+        }
+    }
+    values.sort_unstable();
+    write!(f, " {name}=")?;
+    for (i, (cpu, v)) in values.iter().enumerate() {
+        write!(f, "{}{cpu}:{}", if i == 0 { "" } else { "," }, Ms(*v))?;
+    }
+    if values.is_empty() {
+        f.write_str("-")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -347,14 +378,50 @@ mod tests {
                 state: StopState::None,
             },
         ));
+        // CPU 0 warns at 1011 ms and its watchdog is touched at 1500 ms.
+        v.insert(
+            3,
+            rec(
+                1011,
+                0,
+                20,
+                Event::EarlyWarning {
+                    stop: 4,
+                    culprit: 1,
+                    waited_ns: 1000 * MS,
+                },
+            ),
+        );
+        v.insert(
+            4,
+            rec(
+                1500,
+                0,
+                20,
+                Event::Touch {
+                    source: TouchSource::Plain,
+                    caller: 0xdd,
+                },
+            ),
+        );
         let line = stop_line(&v, 3001);
         assert!(
             line.contains(
                 " culprit=2,1 culprit_why=late,late culprit_lag_ms=2989.000,2489.000 \
-                 culprit_task=-,- culprit_touches=0,0 "
+                 culprit_task=-,- culprit_touches=0,0 waiter_touches=1 "
             ),
             "{line}"
         );
+        // Per CPU, by CPU: the waits in PREPARE (CPUs 1 and 2 still in it)
+        // and how long each went untouched (CPU 0 until 1500 ms).
+        assert!(
+            line.contains(
+                " prepare_ms=0:2990.000,1:501.000,2:1.000 \
+                 untouched_ms=0:1489.000,1:501.000,2:1.000 "
+            ),
+            "{line}"
+        );
+        assert!(line.ends_with(" warnings=1 warned_ms=+1000.000"), "{line}");
         // The same instance judged against a 5 s threshold: ordinary.
         let log = StopLog::<Host>::from_records(&v).unwrap();
         let ordinary = format!(
@@ -381,10 +448,11 @@ mod tests {
             stop_line(&held_up(false), 2500),
             "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.011000 queued_ms=1.000 \
              duration_ms=2489.000 ret=running end=running cpus=3 arrivals_ms=0:+0.000,1:+0.000 \
-             longest_prepare_ms=2489.000 longest_prepare_cpu=0 culprit=2 \
+             longest_prepare_ms=2489.000 longest_prepare_cpu=0 \
+             prepare_ms=0:2489.000,1:2489.000 untouched_ms=0:2489.000,1:2489.000 culprit=2 \
              culprit_why=not_arrived culprit_lag_ms=2489.000 culprit_task=hog/91 \
              culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 blocked_by=- \
-             warnings=0"
+             warnings=0 warned_ms=-"
         );
     }
 
@@ -394,10 +462,11 @@ mod tests {
             stop_line(&held_up(true), 9999),
             "stop=4 caller=<...>/87 caller_cpu=0 fn=sym_f00 start=0.011000 queued_ms=1.000 \
              duration_ms=2999.000 ret=0 end=returned cpus=3 arrivals_ms=0:+0.000,1:+0.000,2:+2989.000 \
-             longest_prepare_ms=2991.000 longest_prepare_cpu=0 culprit=2 \
-             culprit_why=late culprit_lag_ms=2989.000 culprit_task=hog/91 \
+             longest_prepare_ms=2991.000 longest_prepare_cpu=0 \
+             prepare_ms=0:2991.000,1:2991.000,2:1.000 untouched_ms=0:2991.000,1:2991.000,2:1.000 \
+             culprit=2 culprit_why=late culprit_lag_ms=2989.000 culprit_task=hog/91 \
              culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 blocked_by=- \
-             warnings=0"
+             warnings=0 warned_ms=-"
         );
     }
 }
