@@ -59,12 +59,15 @@ struct Params {
 
 mod ffi {
     use super::Params;
+    use core::ffi::c_int;
 
     extern "C" {
         pub(super) fn touch_softlockup_watchdog();
         pub(super) fn stopwatch_hog_params(out: *mut Params);
         pub(super) fn stopwatch_hog_irq_save() -> usize;
         pub(super) fn stopwatch_hog_irq_restore(flags: usize);
+        pub(super) fn stopwatch_hog_pair_start() -> c_int;
+        pub(super) fn stopwatch_hog_pair_stop();
     }
 }
 
@@ -94,10 +97,34 @@ struct HogState {
     hogs: KVec<OneHog>,
 }
 
-/// The loaded sample. Fields drop in order: the threads stop (a run in
-/// progress finishes first, bounded by `seconds`) before the state they
-/// read goes with `/sys/kernel/debug/stopwatch_hog/`.
+/// The `pair_cpu` thread of hog_seam.c: a `stop_two_cpus()` call with the
+/// first hogged CPU (a nested stop). Dropping it waits for the call to
+/// return, which it does once that CPU's run ends.
+struct Pair;
+
+impl Pair {
+    /// Starts the thread, if `pair_cpu` asks for one.
+    fn start() -> Result<Self> {
+        // SAFETY: no preconditions; `Pair::drop` stops what it starts.
+        kernel::error::to_result(unsafe { ffi::stopwatch_hog_pair_start() })?;
+        Ok(Pair)
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        // SAFETY: no preconditions (a no-op without a thread).
+        unsafe { ffi::stopwatch_hog_pair_stop() };
+    }
+}
+
+/// The loaded sample. `drop` stops the threads first (a run in progress
+/// finishes, bounded by `seconds`); then the fields drop in order: the
+/// pair call has returned (the hogged CPU's run is over) and the state the
+/// threads read goes with `/sys/kernel/debug/stopwatch_hog/`.
 struct Hog {
+    /// The `stop_two_cpus()` thread, if any.
+    _pair: Pair,
     /// One per hogged CPU, bound to it.
     threads: KVec<support::KThread>,
     /// The state and its files.
@@ -283,6 +310,9 @@ impl kernel::Module for Hog {
             KBox::pin(HogState { hogs }, GFP_KERNEL)?,
             &FILES,
         )?;
+        // Before the hog threads: finding `stop_two_cpus()` waits for an
+        // RCU grace period, which a running hog holds up.
+        let pair = Pair::start()?;
         let mut threads = KVec::with_capacity(files.hogs.len(), GFP_KERNEL)?;
         for h in files.hogs.iter() {
             let data: *const OneHog = h;
@@ -299,7 +329,11 @@ impl kernel::Module for Hog {
             };
             threads.push(thread, GFP_KERNEL)?;
         }
-        Ok(Hog { threads, files })
+        Ok(Hog {
+            _pair: pair,
+            threads,
+            files,
+        })
     }
 }
 

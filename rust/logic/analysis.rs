@@ -89,6 +89,33 @@ pub(crate) struct CpuInStop {
     /// Pid of the task the watchdog last saw on this CPU before it arrived
     /// (`None` if no check was recorded).
     pub(crate) task_before_arrival: Option<u32>,
+    /// Before it arrived, its stopper was busy in another
+    /// `multi_cpu_stop()` (a nested stop): this one.
+    pub(crate) blocked_in: Option<BlockedIn>,
+}
+
+/// A `multi_cpu_stop()` call that no `stop_machine()` started
+/// ([`Event::OtherStop`]), as one CPU's stopper is in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OtherStop {
+    /// Its key.
+    pub(crate) key: u32,
+    /// Its `fn` (0: unknown).
+    pub(crate) func: u64,
+    /// Its `num_threads` (0: unknown).
+    pub(crate) threads: u16,
+    /// When this CPU's stopper entered it.
+    pub(crate) since_ns: u64,
+}
+
+/// The other `multi_cpu_stop()` a CPU's stopper was busy in while an
+/// instance waited for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockedIn {
+    /// That call.
+    pub(crate) other: OtherStop,
+    /// When the CPU left it (`None`: not seen to leave).
+    pub(crate) until_ns: Option<u64>,
 }
 
 impl CpuInStop {
@@ -244,6 +271,10 @@ pub(crate) struct Late {
     pub(crate) lag_ns: u64,
     /// Whether it has arrived.
     pub(crate) arrived: bool,
+    /// It was late because its stopper was busy in another
+    /// `multi_cpu_stop()` (it arrived within the margin of leaving it, or
+    /// is still in it): that call, which waits for CPUs of its own.
+    pub(crate) blocked_in: Option<BlockedIn>,
 }
 
 /// Who held an instance up.
@@ -253,10 +284,13 @@ pub(crate) enum Culprit<A: Alloc> {
     Queued,
     /// Nobody waited [`Blame::wait_ns`]: an ordinary call.
     Ordinary,
-    /// The CPUs the others waited for, most late first (the lowest CPU
-    /// among equals): every CPU that arrived more than
+    /// The CPUs the others waited for: every CPU that arrived more than
     /// [`Blame::margin_ns`] after the first arrival and, while the
-    /// instance runs, every online CPU that has not arrived.
+    /// instance runs, every online CPU that has not arrived. Those held up
+    /// by nothing but themselves come first, then those blocked in another
+    /// `multi_cpu_stop()` (which waits for the first ones: a stopper runs
+    /// one call at a time, so the chain ends at a CPU whose stopper cannot
+    /// run); each group most late first, the lowest CPU among equals.
     Late(A::List<Late>),
     /// Not enough records to tell (no arrival recorded, or a long wait
     /// with nobody late).
@@ -374,6 +408,17 @@ impl<A: Alloc> StopSummary<A> {
             Some(w) if w.ns >= blame.wait_ns => {}
             _ => return Ok(Culprit::Ordinary),
         }
+        // Blocked if it spent more than the margin in the other call while
+        // this one waited (the CPU the other call waited for passes
+        // through it in no time) and arrived (or it is now) within the
+        // margin of leaving it, or is still there.
+        let blocked = |c: Option<&CpuInStop>, t: u64| {
+            c.and_then(|c| c.blocked_in).filter(|b| {
+                let left = b.until_ns.unwrap_or(t);
+                left.saturating_sub(b.other.since_ns.max(first)) > blame.margin_ns
+                    && t.saturating_sub(left) <= blame.margin_ns
+            })
+        };
         let mut late: A::List<Late> = List::empty();
         for c in self.cpus.iter() {
             if let Some(t) = c.arrived_ns() {
@@ -382,17 +427,20 @@ impl<A: Alloc> StopSummary<A> {
                         cpu: c.cpu,
                         lag_ns: t - first,
                         arrived: true,
+                        blocked_in: blocked(Some(c), t),
                     })?;
                 }
             }
         }
         if self.running() {
             for &cpu in online {
-                if self.cpu(cpu).and_then(CpuInStop::arrived_ns).is_none() {
+                let c = self.cpu(cpu);
+                if c.and_then(CpuInStop::arrived_ns).is_none() {
                     late.try_push(Late {
                         cpu,
                         lag_ns: now_ns.saturating_sub(first),
                         arrived: false,
+                        blocked_in: blocked(c, now_ns),
                     })?;
                 }
             }
@@ -400,7 +448,7 @@ impl<A: Alloc> StopSummary<A> {
         if late.is_empty() {
             return Ok(Culprit::Unknown);
         }
-        late.sort_unstable_by_key(|l| (u64::MAX - l.lag_ns, l.cpu));
+        late.sort_unstable_by_key(|l| (l.blocked_in.is_some(), u64::MAX - l.lag_ns, l.cpu));
         Ok(Culprit::Late(late))
     }
 }
@@ -420,6 +468,8 @@ pub(crate) struct StopLog<A: Alloc> {
     pub(crate) stops: A::List<StopSummary<A>>,
     /// Per CPU (by index): pid at the last watchdog check.
     last_check_pid: A::List<Option<u32>>,
+    /// Per CPU (by index): the other `multi_cpu_stop()` its stopper is in.
+    in_other: A::List<Option<OtherStop>>,
 }
 
 impl<A: Alloc> StopLog<A> {
@@ -428,6 +478,7 @@ impl<A: Alloc> StopLog<A> {
         Self {
             stops: List::empty(),
             last_check_pid: List::empty(),
+            in_other: List::empty(),
         }
     }
 
@@ -488,6 +539,66 @@ impl<A: Alloc> StopLog<A> {
             self.last_check_pid.try_push(None)?;
         }
         self.last_check_pid[i] = Some(pid);
+        Ok(())
+    }
+
+    /// Notes that `cpu`'s stopper is in `other` (`None`: left it at
+    /// `ts`), and marks it blocked in every instance in flight that it
+    /// has not arrived in.
+    fn note_other(&mut self, cpu: u16, other: Option<OtherStop>, ts: u64) -> Result<(), NoMemory> {
+        let i = usize::from(cpu);
+        while self.in_other.len() <= i {
+            self.in_other.try_push(None)?;
+        }
+        let left = self.in_other[i];
+        self.in_other[i] = other;
+        for s in self
+            .stops
+            .iter_mut()
+            .filter(|s| s.end.is_none() && !s.end_lost)
+        {
+            match s.first_arrival_ns() {
+                Some(first) if first <= ts => {}
+                _ => continue,
+            }
+            if s.cpu(cpu).and_then(CpuInStop::arrived_ns).is_some() {
+                continue;
+            }
+            let c = s.cpu_mut(cpu)?;
+            match (other, &mut c.blocked_in) {
+                (Some(other), b @ None) => {
+                    *b = Some(BlockedIn {
+                        other,
+                        until_ns: None,
+                    })
+                }
+                (None, Some(b)) if Some(b.other) == left && b.until_ns.is_none() => {
+                    b.until_ns = Some(ts)
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// At the first arrival in `stop`: every CPU whose stopper is in
+    /// another `multi_cpu_stop()` is blocked in it.
+    fn note_blocked_at_start(&mut self, stop: u32) -> Result<(), NoMemory> {
+        let Some(i) = self.stops.iter().position(|s| s.stop == stop) else {
+            return Ok(());
+        };
+        for (cpu, other) in self.in_other.iter().enumerate() {
+            let Some(other) = *other else {
+                continue;
+            };
+            let c = self.stops[i].cpu_mut(cpu as u16)?;
+            if c.arrived_ns().is_none() && c.blocked_in.is_none() {
+                c.blocked_in = Some(BlockedIn {
+                    other,
+                    until_ns: None,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -564,7 +675,9 @@ impl<A: Alloc> StopLog<A> {
             Event::CpuState { stop: 0, .. } => {}
             Event::CpuState { stop, state } => {
                 let task = self.last_check_pid(rec.cpu);
-                let c = self.stop_mut(stop)?.cpu_mut(rec.cpu)?;
+                let s = self.stop_mut(stop)?;
+                let first = state == StopState::None && s.first_arrival_ns().is_none();
+                let c = s.cpu_mut(rec.cpu)?;
                 let slot = &mut c.state_ns[state as usize];
                 if slot.is_none() {
                     *slot = Some(rec.ts_ns);
@@ -572,7 +685,24 @@ impl<A: Alloc> StopLog<A> {
                 if state == StopState::None {
                     c.task_before_arrival = task;
                 }
+                if first {
+                    self.note_blocked_at_start(stop)?;
+                }
             }
+            Event::OtherStop { key, threads, func } => {
+                let other = OtherStop {
+                    key,
+                    func,
+                    threads,
+                    since_ns: rec.ts_ns,
+                };
+                self.note_other(rec.cpu, Some(other), rec.ts_ns)?;
+            }
+            Event::OtherState {
+                state: StopState::Exit,
+                ..
+            } => self.note_other(rec.cpu, None, rec.ts_ns)?,
+            Event::OtherState { .. } => {}
             Event::EarlyWarning { stop, culprit, .. } => {
                 self.stop_mut(stop)?.warnings.try_push(Warning {
                     ts_ns: rec.ts_ns,
@@ -683,7 +813,8 @@ mod tests {
                 [Late {
                     cpu: 2,
                     lag_ns: (5100 - 11) * MS,
-                    arrived: true
+                    arrived: true,
+                    blocked_in: None,
                 }]
             ),
             _ => panic!("expected Late"),
@@ -749,7 +880,8 @@ mod tests {
                 [Late {
                     cpu: 2,
                     lag_ns: (3000 - 11) * MS,
-                    arrived: false
+                    arrived: false,
+                    blocked_in: None,
                 }]
             ),
             _ => panic!("expected Late"),
@@ -815,6 +947,104 @@ mod tests {
         let mut log = log_upto(&incident(), 3000);
         log.confirm_running(|stop| stop == 12);
         assert!(!log.stops[0].end_lost && log.stops[0].running());
+    }
+
+    /// A nested stop: CPU 3's stopper entered `stop_two_cpus(3, 2)`'s
+    /// `multi_cpu_stop()` at `enter_ms` and waits there for CPU 2, which a
+    /// hog holds until 3000 ms; stop 12 (CPUs 0 and 1 waiting from 11 ms)
+    /// waits for both. CPU 2 then runs the other call, and both arrive.
+    fn nested(enter_ms: u64) -> Vec<Record> {
+        let other = |ts: u64, cpu: u16| {
+            rec(
+                ts,
+                cpu,
+                30,
+                Event::OtherStop {
+                    key: 0xab,
+                    threads: 2,
+                    func: 0xbeef,
+                },
+            )
+        };
+        let other_state =
+            |ts: u64, cpu: u16, state| rec(ts, cpu, 30, Event::OtherState { key: 0xab, state });
+        let mut v = alloc::vec![begin(10, 12, 4)];
+        v.push(other(enter_ms, 3));
+        v.push(other_state(enter_ms, 3, StopState::Prepare));
+        for cpu in [0, 1] {
+            v.push(state(11, cpu, 12, StopState::None));
+            v.push(state(11, cpu, 12, StopState::Prepare));
+        }
+        v.push(other(3000, 2));
+        v.push(other_state(3000, 2, StopState::Exit));
+        v.push(other_state(3001, 3, StopState::Exit));
+        for cpu in [2, 3] {
+            v.push(state(3002, cpu, 12, StopState::None));
+        }
+        v.sort_by_key(|r| r.ts_ns);
+        v
+    }
+
+    /// The culprits of stop 12 at `now_ms`: (cpu, arrived, blocked in fn).
+    fn culprits(records: &[Record], now_ms: u64) -> Vec<(u16, bool, Option<u64>)> {
+        let log = log_upto(records, now_ms);
+        match log.stops[0]
+            .culprit(&[0, 1, 2, 3], now_ms * MS, Blame::at(1000 * MS))
+            .unwrap()
+        {
+            Culprit::Late(late) => late
+                .iter()
+                .map(|l| (l.cpu, l.arrived, l.blocked_in.map(|b| b.other.func)))
+                .collect(),
+            _ => panic!("expected Late"),
+        }
+    }
+
+    #[test]
+    fn a_cpu_blocked_in_a_nested_stop_comes_after_the_cpu_it_waits_for() {
+        // CPU 3 entered the other call before stop 12 began, and after.
+        for enter_ms in [5, 12] {
+            let v = nested(enter_ms);
+            // Running: CPU 2 (not arrived), then CPU 3 (blocked), though
+            // CPU 3 is the lower CPU with the same lag.
+            assert_eq!(
+                culprits(&v, 2000),
+                [(2, false, None), (3, false, Some(0xbeef))],
+                "entered at {enter_ms} ms"
+            );
+            // Finished: the same, arrived, CPU 3 arriving right after
+            // leaving the other call.
+            assert_eq!(
+                culprits(&v, 4000),
+                [(2, true, None), (3, true, Some(0xbeef))],
+                "entered at {enter_ms} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cpu_that_left_a_nested_stop_long_before_arriving_is_late_itself() {
+        // CPU 3 left the other call at 20 ms and arrived at 2500 ms: its
+        // own lateness, not the other call's.
+        let mut v: Vec<Record> = nested(5)
+            .into_iter()
+            .map(|mut r| {
+                match (r.cpu, &r.event) {
+                    (
+                        3,
+                        Event::OtherState {
+                            state: StopState::Exit,
+                            ..
+                        },
+                    ) => r.ts_ns = 20 * MS,
+                    (3, Event::CpuState { stop: 12, .. }) => r.ts_ns = 2500 * MS,
+                    _ => {}
+                }
+                r
+            })
+            .collect();
+        v.sort_by_key(|r| r.ts_ns);
+        assert_eq!(culprits(&v, 4000), [(2, true, None), (3, true, None)]);
     }
 
     #[test]
@@ -951,6 +1181,7 @@ mod tests {
                     cpu: a.1,
                     lag_ns: (a.0 - first) * MS,
                     arrived: true,
+                    blocked_in: None,
                 })
                 .collect();
             if !finished {
@@ -958,6 +1189,7 @@ mod tests {
                     cpu: a.1,
                     lag_ns: (now - first) * MS,
                     arrived: false,
+                    blocked_in: None,
                 }));
             }
             want.sort_unstable_by_key(|l| (u64::MAX - l.lag_ns, l.cpu));

@@ -109,9 +109,27 @@ impl<O: Fn(usize) -> bool> LiveCpus<'_, O> {
         wait
     }
 
-    /// The CPUs `stop` waits for, lowest first.
+    /// The `fn` of the other `multi_cpu_stop()` that keeps `cpu` from
+    /// arriving in `stop`, if it is missing because its stopper is busy
+    /// in one (a nested stop; 0: fn unknown).
+    pub(crate) fn blocked_in(&self, cpu: usize, stop: u32) -> Option<u64> {
+        if !self.missing(cpu, stop) {
+            return None;
+        }
+        self.live.get(cpu)?.other_stop()
+    }
+
+    /// The CPUs `stop` waits for: those held up by nothing but themselves
+    /// first, then those blocked in another `multi_cpu_stop()` (which
+    /// waits for the first ones: the chain ends at a CPU whose stopper
+    /// cannot run); lowest first in each group. The same order as
+    /// `crate::logic::analysis::Culprit::Late`.
     pub(crate) fn missing_cpus(&self, stop: u32) -> impl Iterator<Item = usize> + '_ {
-        (0..self.live.len()).filter(move |&cpu| self.missing(cpu, stop))
+        let n = self.live.len();
+        let free = (0..n)
+            .filter(move |&cpu| self.missing(cpu, stop) && self.blocked_in(cpu, stop).is_none());
+        let blocked = (0..n).filter(move |&cpu| self.blocked_in(cpu, stop).is_some());
+        free.chain(blocked)
     }
 }
 
@@ -285,19 +303,23 @@ impl<O: Fn(usize) -> bool> Display for WaitSummary<'_, '_, O> {
         let wait = cpus.wait(stop);
         write!(
             f,
-            "# now={} stop={stop} state=PREPARE waiting_ms={} waiting_cpus={} culprit_cpus={}",
+            "# now={} stop={stop} state=PREPARE waiting_ms={} waiting_cpus={} culprit_cpus=",
             Secs(now),
             Ms(now.saturating_sub(wait.since_ns)),
             CpusWhere {
                 n: cpus.live.len(),
                 pick: |c| cpus.waits(c, stop)
             },
-            CpusWhere {
-                n: cpus.live.len(),
-                pick: |c| cpus.missing(c, stop)
-            },
         )?;
-        // The tasks, in the order of `culprit_cpus`.
+        // In the order of `missing_cpus`, and the tasks in the same order.
+        let mut any = false;
+        for (i, cpu) in cpus.missing_cpus(stop).enumerate() {
+            any = true;
+            write!(f, "{}{cpu}", if i == 0 { "" } else { "," })?;
+        }
+        if !any {
+            f.write_str("-")?;
+        }
         for (i, live) in cpus
             .missing_cpus(stop)
             .filter_map(|c| cpus.live.get(c))
@@ -306,7 +328,14 @@ impl<O: Fn(usize) -> bool> Display for WaitSummary<'_, '_, O> {
             let sep = if i == 0 { " culprit_task=" } else { "," };
             write!(f, "{sep}{}", CheckedTask(live))?;
         }
-        Ok(())
+        write!(
+            f,
+            " blocked_cpus={}",
+            CpusWhere {
+                n: cpus.live.len(),
+                pick: |c| cpus.blocked_in(c, stop).is_some()
+            }
+        )
     }
 }
 
@@ -377,11 +406,15 @@ impl<O: Fn(usize) -> bool, N: Names> Display for WarningText<'_, '_, O, N> {
                 continue;
             };
             let check = live.check_ns.load(Relaxed);
-            write!(
-                f,
-                "#{stop} CPU {cpu} has not arrived: task={} check_age_ms=",
-                CheckedTask(live)
-            )?;
+            write!(f, "#{stop} CPU {cpu} has not arrived")?;
+            if let Some(func) = cpus.blocked_in(cpu, stop) {
+                write!(
+                    f,
+                    " (blocked in another multi_cpu_stop(), fn={})",
+                    Sym(self.names, func)
+                )?;
+            }
+            write!(f, ": task={} check_age_ms=", CheckedTask(live))?;
             if check == 0 {
                 f.write_str("-")?;
             } else {
@@ -454,8 +487,13 @@ impl<O: Fn(usize) -> bool> Display for BlameNote<'_, '_, O> {
                 f.write_str(", ")?;
             }
             let task = cpus.live.get(cpu).map(CheckedTask);
+            let blocked = if cpus.blocked_in(cpu, stop).is_some() {
+                ", blocked in another multi_cpu_stop()"
+            } else {
+                ""
+            };
             match task {
-                Some(t) => write!(f, "{cpu} ({t})")?,
+                Some(t) => write!(f, "{cpu} ({t}{blocked})")?,
                 None => write!(f, "{cpu}")?,
             }
         }
@@ -687,12 +725,59 @@ mod tests {
     }
 
     #[test]
+    fn a_cpu_blocked_in_a_nested_stop_comes_after_the_cpu_it_waits_for() {
+        // CPU 1's stopper is in another multi_cpu_stop() (stop_two_cpus(),
+        // fn 0xbeef), waiting there for CPU 2: missing from #7, blocked.
+        let live = incident();
+        live[1].stop_id.store(0, Relaxed);
+        live[1].stop_func.store(0xbeef, Relaxed);
+        let cpus = all_online(&live, 13 * S);
+        assert_eq!(cpus.blocked_in(1, 7), Some(0xbeef));
+        assert_eq!(cpus.blocked_in(2, 7), None);
+        assert_eq!(cpus.blocked_in(0, 7), None);
+        assert_eq!(cpus.missing_cpus(7).collect::<Vec<_>>(), [2, 1]);
+        let summary = text(WaitSummary(&cpus));
+        assert!(
+            summary.ends_with(
+                " waiting_cpus=0,3 culprit_cpus=2,1 culprit_task=hog/2/115,- blocked_cpus=1"
+            ),
+            "{summary}"
+        );
+        let warning = text(WarningText {
+            cpus: &cpus,
+            instance: None,
+            stop: 7,
+            touches: &|_| 0,
+            names: &FakeNames,
+        });
+        let lines: Vec<&str> = warning.lines().collect();
+        assert!(
+            lines[1].starts_with("#7 CPU 2 has not arrived: task=hog/2/115 "),
+            "{warning}"
+        );
+        assert!(
+            lines[2].starts_with(
+                "#7 CPU 1 has not arrived (blocked in another multi_cpu_stop(), fn=symbeef): task=- "
+            ),
+            "{warning}"
+        );
+        assert_eq!(
+            text(BlameNote {
+                cpus: &cpus,
+                cpu: 0
+            }),
+            "CPU 0 is waiting in stop_machine #7 (PREPARE, 3.0 s) for CPUs 2 (hog/2/115), \
+             1 (-, blocked in another multi_cpu_stop())"
+        );
+    }
+
+    #[test]
     fn summary_and_cpu_lines() {
         let live = incident();
         let cpus = all_online(&live, 13 * S);
         assert_eq!(
             text(WaitSummary(&cpus)),
-            "# now=13.000000 stop=7 state=PREPARE waiting_ms=3000.000 waiting_cpus=0,1,3 culprit_cpus=2 culprit_task=hog/2/115"
+            "# now=13.000000 stop=7 state=PREPARE waiting_ms=3000.000 waiting_cpus=0,1,3 culprit_cpus=2 culprit_task=hog/2/115 blocked_cpus=-"
         );
         assert_eq!(
             text(CpuLine {

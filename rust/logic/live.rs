@@ -68,6 +68,11 @@ pub(crate) struct CpuLive {
     pub(crate) stop_msdata: AtomicU64,
     /// The cpumask `stop_machine_yield()` gets in that call.
     pub(crate) stop_mask: AtomicU64,
+    /// The `fn` of that call (0: unknown, the layout is not verified).
+    pub(crate) stop_func: AtomicU64,
+    /// Key of that call if no `stop_machine()` started it (`stop_id` 0;
+    /// see `Event::OtherStop`).
+    pub(crate) stop_key: AtomicU32,
     /// Whether this CPU already warned for the current call.
     pub(crate) stop_warned: AtomicBool,
     /// Its touch probes' hits when the latest `stop_machine()` call began
@@ -105,6 +110,8 @@ impl CpuLive {
             stop_since_ns: AtomicU64::new(0),
             stop_msdata: AtomicU64::new(0),
             stop_mask: AtomicU64::new(0),
+            stop_func: AtomicU64::new(0),
+            stop_key: AtomicU32::new(0),
             stop_warned: AtomicBool::new(false),
             touches_at_begin: AtomicU64::new(0),
             rec_touch_ns: AtomicU64::new(0),
@@ -131,6 +138,15 @@ impl CpuLive {
         self.stop()
             .filter(|p| p.stop != 0 && p.state == StopState::Prepare)
             .map(|p| p.stop)
+    }
+
+    /// The `fn` of the other `multi_cpu_stop()` this CPU's stopper is in
+    /// (one no `stop_machine()` started: `stop_two_cpus()` and the like),
+    /// if it is in one (0: fn unknown).
+    pub(crate) fn other_stop(&self) -> Option<u64> {
+        self.stop()
+            .filter(|p| p.stop == 0)
+            .map(|_| self.stop_func.load(Relaxed))
     }
 
     /// Whether this CPU's stopper is inside instance `stop`.

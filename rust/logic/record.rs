@@ -20,7 +20,7 @@
 //! reader looks them up by pid.
 
 /// Version of the layout above; bump it on any change.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+pub(crate) const FORMAT_VERSION: u8 = 2;
 
 /// Size of one encoded record in bytes.
 pub(crate) const RECORD_BYTES: usize = 32;
@@ -156,6 +156,30 @@ pub(crate) enum Event {
         /// The state it saw.
         state: StopState,
     },
+    /// This CPU's stopper entered a `multi_cpu_stop()` that no
+    /// `stop_machine()` call started (`stop_two_cpus()` for
+    /// `migrate_swap()`, `stop_core_cpuslocked()`,
+    /// `stop_machine_from_inactive_cpu()`): its arrival, as
+    /// [`Event::CpuState`] `None` is for an instance.
+    OtherStop {
+        /// Which call: its `struct multi_stop_data` address / 8, low 32
+        /// bits (every CPU of the call sees the same; two calls in flight
+        /// at once would need stacks a multiple of 32 GiB apart to share
+        /// one).
+        key: u32,
+        /// Its `num_threads` (0: the layout is not verified yet).
+        threads: u16,
+        /// Address of its `fn` (0: the layout is not verified yet).
+        func: u64,
+    },
+    /// This CPU's stopper saw the state of the [`Event::OtherStop`] call it
+    /// is in change; `Exit` when it left.
+    OtherState {
+        /// The call's key.
+        key: u32,
+        /// The state it saw.
+        state: StopState,
+    },
     /// This CPU has waited in PREPARE past the warning threshold.
     EarlyWarning {
         /// Instance id.
@@ -176,6 +200,8 @@ mod kind {
     pub(super) const STOP_END: u8 = 5;
     pub(super) const CPU_STATE: u8 = 6;
     pub(super) const EARLY_WARNING: u8 = 7;
+    pub(super) const OTHER_STOP: u8 = 8;
+    pub(super) const OTHER_STATE: u8 = 9;
 }
 
 /// Packs two 32-bit values into one word, `lo` in the low half.
@@ -199,6 +225,8 @@ impl Event {
             Self::StopEnd { .. } => kind::STOP_END,
             Self::CpuState { .. } => kind::CPU_STATE,
             Self::EarlyWarning { .. } => kind::EARLY_WARNING,
+            Self::OtherStop { .. } => kind::OTHER_STOP,
+            Self::OtherState { .. } => kind::OTHER_STATE,
         }
     }
 
@@ -228,6 +256,8 @@ impl Event {
                 culprit,
                 waited_ns,
             } => (waited_ns, pack(stop, culprit)),
+            Self::OtherStop { key, threads, func } => (func, pack(key, u32::from(threads))),
+            Self::OtherState { key, state } => (u64::from(state as u8), pack(key, 0)),
         }
     }
 
@@ -260,6 +290,15 @@ impl Event {
                 stop: lo,
                 culprit: hi,
                 waited_ns: arg0,
+            },
+            kind::OTHER_STOP => Self::OtherStop {
+                key: lo,
+                threads: u16::try_from(hi).ok()?,
+                func: arg0,
+            },
+            kind::OTHER_STATE => Self::OtherState {
+                key: lo,
+                state: StopState::from_raw(arg0)?,
             },
             _ => return None,
         })
@@ -322,7 +361,7 @@ mod tests {
     use super::*;
 
     /// One event of every kind, with fields at their extremes.
-    fn samples() -> [Event; 10] {
+    fn samples() -> [Event; 12] {
         [
             Event::Touch {
                 source: TouchSource::Plain,
@@ -366,6 +405,15 @@ mod tests {
                 culprit: 2,
                 waited_ns: 1_000_000_001,
             },
+            Event::OtherStop {
+                key: u32::MAX,
+                threads: u16::MAX,
+                func: 0xffff_ffff_8100_0000,
+            },
+            Event::OtherState {
+                key: 1,
+                state: StopState::Exit,
+            },
         ]
     }
 
@@ -405,7 +453,7 @@ mod tests {
         let words = rec.encode();
         assert_eq!(words.len() * 8, RECORD_BYTES);
         assert_eq!(words[0], 0x1122_3344_5566_7788);
-        assert_eq!(words[1], 0x1234_5678_abcd_0201);
+        assert_eq!(words[1], 0x1234_5678_abcd_0202);
     }
 
     #[test]

@@ -87,7 +87,11 @@ pub(crate) struct Sym<'a, N: Names>(pub(crate) &'a N, pub(crate) u64);
 
 impl<N: Names> Display for Sym<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        self.0.symbol(f, self.1)
+        // 0: unknown (never a symbol).
+        match self.1 {
+            0 => f.write_str("-"),
+            addr => self.0.symbol(f, addr),
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::{
     hot::{Acquire, Relaxed, Release},
     logic::{
         comm::comm_to_words,
-        diagnosis::Instance,
+        diagnosis::{Instance, LiveCpus},
         layout,
         live::{bump, CpuLive, NOT_IN_STOP},
         record::{Event, Record, StopState, TouchSource},
@@ -260,8 +260,14 @@ impl Recorder {
             }
             None => self.layout_verified.load(Relaxed) && layout::check(&ms.seen(), None).is_ok(),
         };
+        // A call of no instance is told apart from others by where its
+        // `msdata` lies (see `Event::OtherStop`).
+        let key = (msdata.addr() >> 3) as u32;
         live.stop_warned.store(false, Relaxed);
         live.stop_id.store(stop, Relaxed);
+        live.stop_key.store(key, Relaxed);
+        live.stop_func
+            .store(if layout_ok { ms.func } else { 0 }, Relaxed);
         live.stop_since_ns.store(hit.ts_ns, Relaxed);
         if layout_ok {
             let mask = if ms.active_cpus == 0 {
@@ -275,14 +281,36 @@ impl Recorder {
             live.stop_msdata.store(0, Relaxed);
         }
         live.stop_state.store(StopState::None as u32, Release);
-        self.emit(
-            hit,
-            live,
+        let event = if stop == 0 {
+            Event::OtherStop {
+                key,
+                threads: if layout_ok {
+                    ms.num_threads.min(u32::from(u16::MAX)) as u16
+                } else {
+                    0
+                },
+                func: if layout_ok { ms.func } else { 0 },
+            }
+        } else {
             Event::CpuState {
                 stop,
                 state: StopState::None,
+            }
+        };
+        self.emit(hit, live, event);
+    }
+
+    /// The record of this CPU's stopper seeing `state` in the call it is
+    /// in: of the instance, or of the other call (by its key).
+    #[inline(always)]
+    fn state_event(live: &CpuLive, stop: u32, state: StopState) -> Event {
+        match stop {
+            0 => Event::OtherState {
+                key: live.stop_key.load(Relaxed),
+                state,
             },
-        );
+            _ => Event::CpuState { stop, state },
+        }
     }
 
     /// `stop_machine_yield(cpumask)`: once per spin of `multi_cpu_stop()`.
@@ -309,7 +337,7 @@ impl Recorder {
             let from = if seen < raw { seen + 1 } else { raw };
             for step in from..=raw {
                 if let Some(state) = StopState::from_raw(u64::from(step)) {
-                    self.emit(hit, live, Event::CpuState { stop, state });
+                    self.emit(hit, live, Self::state_event(live, stop, state));
                 }
             }
             live.stop_since_ns.store(hit.ts_ns, Relaxed);
@@ -333,12 +361,16 @@ impl Recorder {
         if self.console.on.load(Relaxed) && self.console.warned_stop.swap(stop, Relaxed) != stop {
             seam::queue_warning();
         }
-        let culprit = self
-            .cpus
-            .iter()
-            .enumerate()
-            .find(|(cpu, c)| services::cpu_online(*cpu as u32) && !c.in_stop(stop))
-            .map_or(u32::MAX, |(cpu, _)| cpu as u32);
+        // The first CPU the analysis would name (not blocked in another
+        // call, if any is not).
+        let culprit = LiveCpus {
+            live: &self.cpus,
+            online: |cpu| services::cpu_online(cpu as u32),
+            now_ns: hit.ts_ns,
+        }
+        .missing_cpus(stop)
+        .next()
+        .map_or(u32::MAX, |cpu| cpu as u32);
         self.emit(
             hit,
             live,
@@ -393,14 +425,7 @@ impl Recorder {
         // The last spin usually saw EXIT already; if states were not
         // tracked (layout check failed), the return is the EXIT.
         if was != NOT_IN_STOP && was != StopState::Exit as u32 {
-            self.emit(
-                hit,
-                live,
-                Event::CpuState {
-                    stop,
-                    state: StopState::Exit,
-                },
-            );
+            self.emit(hit, live, Self::state_event(live, stop, StopState::Exit));
         }
     }
 }

@@ -72,6 +72,14 @@ impl<N: Names> Display for EventLine<'_, N> {
             Event::CpuState { stop, state } => {
                 write!(f, "stop_state stop={stop} state={}", state.name())
             }
+            Event::OtherStop { key, threads, func } => write!(
+                f,
+                "other_stop key={key:08x} threads={threads} fn={}",
+                Sym(n, func)
+            ),
+            Event::OtherState { key, state } => {
+                write!(f, "other_state key={key:08x} state={}", state.name())
+            }
             Event::EarlyWarning {
                 stop,
                 culprit,
@@ -187,6 +195,21 @@ mod tests {
                     waited_ns: 0,
                 },
                 "early_warning stop=12 waited_ms=0.000 culprit=unknown",
+            ),
+            (
+                Event::OtherStop {
+                    key: 0xab,
+                    threads: 2,
+                    func: 0xf00,
+                },
+                "other_stop key=000000ab threads=2 fn=sym_f00",
+            ),
+            (
+                Event::OtherState {
+                    key: 0xab,
+                    state: StopState::Prepare,
+                },
+                "other_state key=000000ab state=PREPARE",
             ),
         ];
         for (event, want) in cases {

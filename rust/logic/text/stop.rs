@@ -140,7 +140,11 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
                 };
                 list(f, "culprit", &|f, l| write!(f, "{}", l.cpu))?;
                 list(f, "culprit_why", &|f, l| {
-                    f.write_str(if l.arrived { "late" } else { "not_arrived" })
+                    f.write_str(match (l.blocked_in, l.arrived) {
+                        (Some(_), _) => "blocked",
+                        (None, true) => "late",
+                        (None, false) => "not_arrived",
+                    })
                 })?;
                 list(f, "culprit_lag_ms", &|f, l| write!(f, "{}", Ms(l.lag_ns)))?;
                 list(f, "culprit_task", &|f, l| {
@@ -160,17 +164,30 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
                     waiter_touches(&late),
                     TouchCallerList(n, late.first().and_then(|l| s.cpu(l.cpu)))
                 )?;
+                // The blocked ones: `cpu:fn` of the other call each is in.
+                f.write_str(" blocked_in=")?;
+                let mut any = false;
+                for l in late.iter() {
+                    if let Some(b) = l.blocked_in {
+                        f.write_str(if any { "," } else { "" })?;
+                        any = true;
+                        write!(f, "{}:{}", l.cpu, CompactSym(n, b.other.func))?;
+                    }
+                }
+                if !any {
+                    f.write_str("-")?;
+                }
             }
             Culprit::Ordinary => write!(
                 f,
-                " culprit=- culprit_why=ordinary culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches={} culprit_touch_callers=-",
+                " culprit=- culprit_why=ordinary culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches={} culprit_touch_callers=- blocked_in=-",
                 waiter_touches(&[])
             )?,
             Culprit::Queued => f.write_str(
-                " culprit=- culprit_why=queued culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=-",
+                " culprit=- culprit_why=queued culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=- blocked_in=-",
             )?,
             Culprit::Unknown => f.write_str(
-                " culprit=- culprit_why=unknown culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=-",
+                " culprit=- culprit_why=unknown culprit_lag_ms=- culprit_task=- culprit_touches=- waiter_touches=- culprit_touch_callers=- blocked_in=-",
             )?,
         }
         match self.queued_behind {
@@ -443,6 +460,55 @@ mod tests {
     }
 
     #[test]
+    fn stops_line_names_the_nested_stop_a_cpu_was_blocked_in() {
+        // CPU 1's stopper waits in another multi_cpu_stop() (fn 0xbeef)
+        // for CPU 2 from 5 ms; stop 4 (CPU 0 waiting from 11 ms) waits for
+        // both until CPU 2 runs the other call at 3000 ms.
+        let state = |ts, cpu, state| rec(ts, cpu, 20, Event::CpuState { stop: 4, state });
+        let other = |ts, cpu| {
+            rec(
+                ts,
+                cpu,
+                30,
+                Event::OtherStop {
+                    key: 1,
+                    threads: 2,
+                    func: 0xbeef,
+                },
+            )
+        };
+        let exit = |ts, cpu| {
+            rec(
+                ts,
+                cpu,
+                30,
+                Event::OtherState {
+                    key: 1,
+                    state: StopState::Exit,
+                },
+            )
+        };
+        let v = [
+            other(5, 1),
+            begin(10, 4, 3, 0xf00),
+            state(11, 0, StopState::None),
+            other(3000, 2),
+            exit(3000, 2),
+            exit(3001, 1),
+            state(3002, 1, StopState::None),
+            state(3002, 2, StopState::None),
+        ];
+        let line = stop_line(&v, 4000);
+        assert!(
+            line.contains(
+                " culprit=2,1 culprit_why=late,blocked culprit_lag_ms=2991.000,2991.000 "
+            ),
+            "{line}"
+        );
+        assert!(line.contains(" blocked_in=1:sym_beef "), "{line}");
+    }
+
+    #[test]
     fn stops_line_of_a_running_instance_names_the_missing_cpu() {
         assert_eq!(
             stop_line(&held_up(false), 2500),
@@ -451,7 +517,7 @@ mod tests {
              longest_prepare_ms=2489.000 longest_prepare_cpu=0 \
              prepare_ms=0:2489.000,1:2489.000 untouched_ms=0:2489.000,1:2489.000 culprit=2 \
              culprit_why=not_arrived culprit_lag_ms=2489.000 culprit_task=hog/91 \
-             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 blocked_by=- \
+             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 blocked_in=- blocked_by=- \
              warnings=0 warned_ms=-"
         );
     }
@@ -465,7 +531,7 @@ mod tests {
              longest_prepare_ms=2991.000 longest_prepare_cpu=0 \
              prepare_ms=0:2991.000,1:2991.000,2:1.000 untouched_ms=0:2991.000,1:2991.000,2:1.000 \
              culprit=2 culprit_why=late culprit_lag_ms=2989.000 culprit_task=hog/91 \
-             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 blocked_by=- \
+             culprit_touches=2 waiter_touches=0 culprit_touch_callers=sym_dd:2 blocked_in=- blocked_by=- \
              warnings=0 warned_ms=-"
         );
     }
