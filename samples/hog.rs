@@ -10,6 +10,11 @@
 //! Runs once at load (`start=1`, the default) and again for each `1`
 //! written to `/sys/kernel/debug/stopwatch_hog/run`. Always bounded by
 //! `seconds`, so the guest recovers.
+//!
+//! With `pair_cpu=N`, a thread also calls `stop_two_cpus(N, first hogged
+//! CPU)` 200 ms after load, as the scheduler's `migrate_swap()` does: CPU
+//! N's stopper then waits in that `multi_cpu_stop()` for the hogged CPU, a
+//! nested stop for any `stop_machine()` issued meanwhile.
 
 use core::{
     ffi::{c_int, c_void},

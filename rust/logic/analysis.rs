@@ -719,11 +719,12 @@ impl<A: Alloc> StopLog<A> {
 mod tests {
     use super::*;
     use crate::{
-        logic::record::TouchSource,
+        logic::{diagnosis::LiveCpus, live::CpuLive, record::TouchSource},
         testing::{rec, MS},
         Bounded, Host,
     };
     use alloc::vec::Vec;
+    use core::sync::atomic::Ordering::Relaxed;
 
     fn state(ts_ms: u64, cpu: u16, stop: u32, state: StopState) -> Record {
         rec(
@@ -1110,7 +1111,7 @@ mod tests {
     fn culprit_matches_the_rule() {
         let blame = Blame::at(2000 * MS);
         let mut rng = crate::testing::Rng(0xa11c_e5ee_d000_0007);
-        let (mut ordinary, mut several) = (0, 0);
+        let (mut ordinary, mut several, mut nested) = (0, 0, 0);
         for _ in 0..2000 {
             let n = 1 + rng.below(8) as u16;
             let online: Vec<u16> = (0..n).collect();
@@ -1134,8 +1135,35 @@ mod tests {
                 1 + rng.below(7000)
             };
             let arrived: Vec<(u64, u16)> = arrive.iter().copied().filter(|a| a.0 <= now).collect();
+            // Some CPUs not arrived by now have their stopper busy in
+            // another multi_cpu_stop() since the call began (a nested
+            // stop).
+            let blocked: Vec<bool> = online
+                .iter()
+                .map(|&c| {
+                    !finished && arrive.iter().any(|a| a.1 == c && a.0 > now) && rng.below(4) == 0
+                })
+                .collect();
+            let other = OtherStop {
+                key: 7,
+                func: 0xbeef,
+                threads: 2,
+                since_ns: 0,
+            };
             let mut records = Vec::new();
             records.push(begin(0, 1, n));
+            for &c in online.iter().filter(|&&c| blocked[usize::from(c)]) {
+                records.push(rec(
+                    0,
+                    c,
+                    40,
+                    Event::OtherStop {
+                        key: other.key,
+                        threads: other.threads,
+                        func: other.func,
+                    },
+                ));
+            }
             for &(t, cpu) in &arrived {
                 records.push(state(t, cpu, 1, StopState::None));
             }
@@ -1185,19 +1213,55 @@ mod tests {
                 })
                 .collect();
             if !finished {
-                want.extend(arrive.iter().filter(|a| a.0 > now).map(|a| Late {
-                    cpu: a.1,
-                    lag_ns: (now - first) * MS,
-                    arrived: false,
-                    blocked_in: None,
+                want.extend(arrive.iter().filter(|a| a.0 > now).map(|a| {
+                    Late {
+                        cpu: a.1,
+                        lag_ns: (now - first) * MS,
+                        arrived: false,
+                        blocked_in: (blocked[usize::from(a.1)]
+                            && (now - first) * MS > blame.margin_ns)
+                            .then_some(BlockedIn {
+                                other,
+                                until_ns: None,
+                            }),
+                    }
                 }));
             }
-            want.sort_unstable_by_key(|l| (u64::MAX - l.lag_ns, l.cpu));
+            // Those held up by nothing but themselves first.
+            want.sort_unstable_by_key(|l| (l.blocked_in.is_some(), u64::MAX - l.lag_ns, l.cpu));
             match got {
                 Culprit::Late(late) => {
                     assert_eq!(*late, *want, "n={n} {arrive:?} now={now}");
                     if late.len() > 1 {
                         several += 1;
+                    }
+                    if late.iter().any(|l| l.blocked_in.is_some()) {
+                        nested += 1;
+                    }
+                    // The live rule (the cpus view, the warning, the
+                    // note) names the CPUs not arrived in the same order.
+                    if !finished {
+                        let live: Vec<CpuLive> = online.iter().map(|_| CpuLive::new()).collect();
+                        for &(_, cpu) in &arrived {
+                            live[usize::from(cpu)].stop_id.store(1, Relaxed);
+                            live[usize::from(cpu)]
+                                .stop_state
+                                .store(StopState::Prepare as u32, Relaxed);
+                        }
+                        for (cpu, l) in live.iter().enumerate().filter(|(c, _)| blocked[*c]) {
+                            assert!(l.stop().is_none(), "CPU {cpu}");
+                            l.stop_func.store(other.func, Relaxed);
+                            l.stop_state.store(StopState::Prepare as u32, Relaxed);
+                        }
+                        let cpus = LiveCpus {
+                            live: &live,
+                            online: |_| true,
+                            now_ns: now * MS,
+                        };
+                        let live_order: Vec<u16> = cpus.missing_cpus(1).map(|c| c as u16).collect();
+                        let recorded: Vec<u16> =
+                            late.iter().filter(|l| !l.arrived).map(|l| l.cpu).collect();
+                        assert_eq!(live_order, recorded, "n={n} {arrive:?} now={now}");
                     }
                 }
                 Culprit::Unknown => assert!(want.is_empty()),
@@ -1207,6 +1271,9 @@ mod tests {
             }
         }
         // The cases the rule distinguishes all occurred.
-        assert!(ordinary > 100 && several > 100, "{ordinary} {several}");
+        assert!(
+            ordinary > 100 && several > 100 && nested > 50,
+            "{ordinary} {several} {nested}"
+        );
     }
 }
