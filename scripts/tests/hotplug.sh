@@ -10,6 +10,16 @@ check "cpus shows CPU 3 offline" grep -q '^cpu=3 online=0 ' "$D/cpus"
 check "stops has the hotplug instance (take_cpu_down, 4 CPUs, all arrived)" \
 	sh -c "grep 'fn=take_cpu_down' $D/stops | grep -q ' cpus=4 arrivals_ms=0:+[0-9.]*,1:+[0-9.]*,2:+[0-9.]*,3:+[0-9.]* '"
 check "CPU 3 comes back" sh -c 'echo 1 > /sys/devices/system/cpu/cpu3/online'
+# x86 brings the new CPU's caching in line with the others by
+# stop_machine_from_inactive_cpu() (cache_ap_online()): no
+# stop_machine_cpuslocked(), its multi_cpu_stop() calls are other stops,
+# on every CPU, CPU 3 included, num_active_cpus() + 1 threads.
+grep ' other_stop ' "$D/events" | tail -n 4
+check "stop_machine_from_inactive_cpu() recorded on CPU 3 (fn=cache_rendezvous_handler, 4 threads)" \
+	sh -c "grep '\\[003\\]' $D/events | grep -q ' other_stop key=[0-9a-f]* threads=4 fn=cache_rendezvous_handler+'"
+check "... and on CPU 0, the same call" \
+	sh -c "k=\$(grep '\\[003\\].* fn=cache_rendezvous_handler+' $D/events | tail -n1 | sed 's/.* key=\\([0-9a-f]*\\) .*/\\1/')
+		grep '\\[000\\]' $D/events | grep -q \" other_stop key=\$k threads=4 fn=cache_rendezvous_handler+\""
 check "no layout errors or missed probes across hotplug" \
 	sh -c "grep -q 'layout_errors=0' $D/stats && grep -q ' missed=0 ' $D/stats"
 
