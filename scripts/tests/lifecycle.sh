@@ -4,7 +4,7 @@
 
 check "stopwatch.ko loads" insmod /stopwatch/stopwatch.ko
 check "debugfs directory /sys/kernel/debug/stopwatch exists" test -d "$SW_DEBUGFS"
-check "format file reports record format 1" test "$(cat "$SW_DEBUGFS/format")" = 1
+check "format file reports record format 2" test "$(cat "$SW_DEBUGFS/format")" = 2
 check "format file is root read-only (0400)" test "$(stat -c %a "$SW_DEBUGFS/format")" = 400
 check "stopwatch.ko unloads" rmmod stopwatch
 check "debugfs directory is gone after rmmod" test ! -e "$SW_DEBUGFS"
