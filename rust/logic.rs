@@ -19,6 +19,7 @@ pub(crate) mod control;
 pub(crate) mod diagnosis;
 pub(crate) mod layout;
 pub(crate) mod live;
+pub(crate) mod merge;
 pub(crate) mod record;
 pub(crate) mod ring;
 pub(crate) mod text;

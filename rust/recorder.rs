@@ -12,12 +12,14 @@ mod open;
 
 use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
+    lists::Kernel,
     logic::{
         analysis::Blame,
         comm::{Comm, CommCache, CommSlot},
         diagnosis::{Instance, LiveCpus},
         live::CpuLive,
-        record::Record,
+        merge::Merge,
+        record::{Event, Record},
         ring::{Ring, RingCounts, Slot},
     },
     seam, services,
@@ -30,6 +32,19 @@ const COMM_SLOTS: usize = 512;
 
 /// A CPU's ring, over slots from `kvmalloc()`.
 pub(crate) type CpuRing = Ring<KVVec<Slot>>;
+
+/// A reader of whole rings yields the CPU after this many records.
+const YIELD_EVERY: u32 = 1024;
+
+/// Where a reader of every ring is ([`Recorder::reader`]).
+pub(crate) struct RingReader {
+    /// The cursors.
+    merge: Merge<Kernel>,
+    /// The [`RingSet::generation`] it reads.
+    generation: u64,
+    /// Of `merge.torn()`, what is already added to [`Recorder::torn`].
+    torn_counted: u64,
+}
 
 /// The instances in flight at one moment ([`Recorder::in_flight`]).
 pub(crate) struct InFlight {
@@ -117,11 +132,14 @@ impl ConsoleState {
 pub(crate) struct RingSet {
     /// Indexed by CPU id.
     pub(crate) rings: KVec<CpuRing>,
+    /// Resizes before this set was made: a reader that began on another
+    /// set ends ([`Recorder::read_next`]).
+    generation: u64,
 }
 
 impl RingSet {
     /// `nr_cpus` rings of `records` each (a valid ring size).
-    fn new(nr_cpus: usize, records: usize) -> Result<KBox<Self>> {
+    fn new(nr_cpus: usize, records: usize, generation: u64) -> Result<KBox<Self>> {
         let mut rings = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
         for _ in 0..nr_cpus {
             let mut slots = KVVec::with_capacity(records, GFP_KERNEL)?;
@@ -130,7 +148,7 @@ impl RingSet {
             }
             rings.push(Ring::new(slots).map_err(|_| EINVAL)?, GFP_KERNEL)?;
         }
-        Ok(KBox::new(Self { rings }, GFP_KERNEL)?)
+        Ok(KBox::new(Self { rings, generation }, GFP_KERNEL)?)
     }
 }
 
@@ -167,8 +185,8 @@ pub(crate) struct Recorder {
     pub(crate) warn_percent: AtomicU32,
     /// What the console side needs.
     pub(crate) console: ConsoleState,
-    /// Ring slots readers skipped because the writer was overwriting them
-    /// while they copied, since load.
+    /// Records readers skipped because the writer overwrote them before
+    /// their turn, since load.
     pub(crate) torn: AtomicU64,
     /// `multi_cpu_stop()` calls of an instance whose `struct
     /// multi_stop_data` did not check out (`logic::layout`): states not
@@ -222,7 +240,7 @@ impl Recorder {
             layout_verified: AtomicBool::new(false),
             // Last: once the rings are a raw pointer only `PinnedDrop`
             // frees them, and it runs only for a fully built recorder.
-            rings: AtomicPtr::new(KBox::into_raw(RingSet::new(nr_cpus, records)?)),
+            rings: AtomicPtr::new(KBox::into_raw(RingSet::new(nr_cpus, records, 0)?)),
         }? Error)
     }
 
@@ -301,54 +319,78 @@ impl Recorder {
         self.comms.lookup(pid)
     }
 
-    /// Every record in the rings, merged in time order (each CPU's own
-    /// order kept). Slots skipped as torn are added to `torn`.
-    pub(crate) fn snapshot(&self) -> Result<KVVec<Record>> {
+    /// A reader of every record the rings hold now, in time order, read in
+    /// place (`logic::merge`): memory for one cursor per CPU.
+    pub(crate) fn reader(&self) -> Result<RingReader> {
         let _guard = self.ring_lock.lock();
-        let rings = self.rings.load(Acquire);
-        // SAFETY: `ring_lock` is held, so no resize frees `rings` meanwhile.
-        let rings = unsafe { &*rings };
-        let mut per_cpu: KVec<KVVec<Record>> = KVec::with_capacity(rings.rings.len(), GFP_KERNEL)?;
-        let mut torn = 0;
-        let mut total = 0;
-        for ring in rings.rings.iter() {
-            // Room for what the ring holds now, not for its capacity (up to
-            // 32 MiB per CPU); records written meanwhile grow the list.
-            let held = ring.counts();
-            let held = (held.written - held.overwritten) as usize;
-            let mut recs = KVVec::with_capacity(held, GFP_KERNEL)?;
-            let counts = ring.snapshot(|words| {
-                // Records we cannot decode were not written by us.
-                match Record::decode(words) {
-                    Ok(rec) => recs.push(rec, GFP_KERNEL).map_err(|_| ENOMEM),
-                    Err(_) => Ok(()),
-                }
-            })?;
-            torn += counts.torn;
-            total += recs.len();
-            per_cpu.push(recs, GFP_KERNEL)?;
+        // SAFETY: `ring_lock` is held, so no resize frees the set meanwhile.
+        let rings = unsafe { &*self.rings.load(Acquire) };
+        Ok(RingReader {
+            merge: Merge::new(&rings.rings).map_err(|_| ENOMEM)?,
+            generation: rings.generation,
+            torn_counted: 0,
+        })
+    }
+
+    /// The next record of `reader`, or `None` at its end, or if the rings
+    /// were resized since it began (their records are gone). Records it
+    /// had to skip, overwritten before their turn, are added to `torn`.
+    pub(crate) fn read_next(&self, reader: &mut RingReader) -> Option<Record> {
+        let _guard = self.ring_lock.lock();
+        // SAFETY: `ring_lock` is held, so no resize frees the set meanwhile.
+        let rings = unsafe { &*self.rings.load(Acquire) };
+        if rings.generation != reader.generation {
+            return None;
         }
-        let mut merged = KVVec::with_capacity(total, GFP_KERNEL)?;
-        let mut next = KVec::from_elem(0usize, per_cpu.len(), GFP_KERNEL)?;
-        loop {
-            let mut best: Option<(usize, u64)> = None;
-            for (cpu, recs) in per_cpu.iter().enumerate() {
-                if let Some(r) = recs.get(next[cpu]) {
-                    let earlier = match best {
-                        Some((_, ts)) => r.ts_ns < ts,
-                        None => true,
-                    };
-                    if earlier {
-                        best = Some((cpu, r.ts_ns));
-                    }
-                }
+        let next = reader.merge.next(&rings.rings);
+        let torn = reader.merge.torn();
+        self.torn.fetch_add(torn - reader.torn_counted, Relaxed);
+        reader.torn_counted = torn;
+        next
+    }
+
+    /// Hands every record the rings hold now to `each`, in time order,
+    /// read in place; yields the CPU every [`YIELD_EVERY`] records.
+    pub(crate) fn for_each_record(&self, mut each: impl FnMut(&Record) -> Result) -> Result {
+        let mut reader = self.reader()?;
+        let mut n = 0u32;
+        while let Some(rec) = self.read_next(&mut reader) {
+            each(&rec)?;
+            n = n.wrapping_add(1);
+            if n % YIELD_EVERY == 0 {
+                services::cond_resched();
             }
-            let Some((cpu, _)) = best else { break };
-            merged.push(per_cpu[cpu][next[cpu]], GFP_KERNEL)?;
-            next[cpu] += 1;
         }
-        self.torn.fetch_add(torn, Relaxed);
-        Ok(merged)
+        Ok(())
+    }
+
+    /// Fills every CPU's ring with `per_cpu` synthetic records (watchdog
+    /// work and checks, 1 us apart), for the tests of the read path.
+    ///
+    /// Only before the probes are registered and the files exist: the
+    /// rings' single writer is then the caller (see `logic::ring`).
+    pub(crate) fn test_fill(&self, per_cpu: u32) {
+        // SAFETY: no resize can run before the files exist.
+        let rings = unsafe { &*self.rings.load(Acquire) };
+        let now = services::now_ns();
+        for i in 0..per_cpu {
+            for (cpu, ring) in rings.rings.iter().enumerate() {
+                let event = match i % 2 {
+                    0 => Event::WatchdogWork,
+                    _ => Event::WatchdogCheck { touch_age_ns: 1000 },
+                };
+                let rec = Record {
+                    ts_ns: now + u64::from(i) * 1000,
+                    cpu: cpu as u16,
+                    pid: 0,
+                    event,
+                };
+                ring.push(rec.encode());
+            }
+            if i % YIELD_EVERY == 0 {
+                services::cond_resched();
+            }
+        }
     }
 
     /// Per-CPU ring counters.
@@ -378,7 +420,9 @@ impl Recorder {
         if self.enabled.load(Relaxed) {
             return Err(EBUSY);
         }
-        let new = RingSet::new(self.cpus.len(), records)?;
+        // SAFETY: `ring_lock` is held, so the set is live.
+        let generation = unsafe { &*self.rings.load(Acquire) }.generation + 1;
+        let new = RingSet::new(self.cpus.len(), records, generation)?;
         let old = self.rings.swap(KBox::into_raw(new), Release);
         self.ring_records.store(records, Relaxed);
         // Handlers that loaded `old` run with preemption disabled: wait for

@@ -38,6 +38,8 @@ pub(crate) struct Params {
     pub(crate) console: u32,
     /// `test_layout_shift`: read `struct multi_stop_data` this far off.
     pub(crate) test_layout_shift: u32,
+    /// `test_fill`: synthetic records per CPU ring at load.
+    pub(crate) test_fill: u32,
 }
 
 /// The module parameters.
@@ -174,7 +176,7 @@ mod ffi {
     // Keep `Hit` identical to `struct sw_hit`.
     const _: () = assert!(core::mem::size_of::<Hit>() == 88);
     const _: () = assert!(core::mem::size_of::<MultiStop>() == 40);
-    const _: () = assert!(core::mem::size_of::<Params>() == 24);
+    const _: () = assert!(core::mem::size_of::<Params>() == 32);
 }
 
 /// Registers probe slot `index` on `symbol`: an entry kprobe, or if

@@ -35,6 +35,7 @@ int stopwatch_debugfs_dir(const char *name, struct dentry **out);
 int stopwatch_debugfs_file(struct dentry *dir, const char *name, const void *file);
 void stopwatch_debugfs_remove(struct dentry *dir);
 int stopwatch_seq_write(struct seq_file *m, const u8 *buf, size_t len);
+void stopwatch_cond_resched(void);
 u64 stopwatch_now_ns(void);
 u64 stopwatch_printk_clock_ns(void);
 unsigned long stopwatch_msecs_to_jiffies(u32 ms);
@@ -69,11 +70,17 @@ struct sw_file {
 	const void *spec;
 	const void *show;
 	const void *write;
+	const void *stream;
 };
 
 /* Implemented in Rust (services.rs). */
 int stopwatch_file_show(struct seq_file *m, const struct sw_file *file);
 int stopwatch_file_write(const struct sw_file *file, const u8 *buf, size_t len);
+void *stopwatch_stream_open(const struct sw_file *file);
+bool stopwatch_stream_seek(void *stream, loff_t pos);
+bool stopwatch_stream_advance(void *stream);
+int stopwatch_stream_show(struct seq_file *m, void *stream);
+void stopwatch_stream_release(void *stream);
 
 static int sw_file_show(struct seq_file *m, void *unused)
 {
@@ -118,6 +125,77 @@ static const struct file_operations sw_file_fops = {
 	.release = single_release,
 };
 
+/*
+ * Stream files: read item by item through a seq_file iterator, the state
+ * (Rust's, opaque here) made at open and kept until release. One read()
+ * shows as many items as fit; an item too big for the buffer is shown
+ * again, alone, into a bigger one; nothing is computed twice, memory does
+ * not grow with the output, and the reader yields the CPU between items.
+ */
+static void *sw_stream_start(struct seq_file *m, loff_t *pos)
+{
+	return stopwatch_stream_seek(m->private, *pos) ? m->private : NULL;
+}
+
+static void *sw_stream_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	++*pos;
+	cond_resched();
+	return stopwatch_stream_advance(m->private) ? m->private : NULL;
+}
+
+static void sw_stream_stop(struct seq_file *m, void *v)
+{
+}
+
+static int sw_stream_show(struct seq_file *m, void *v)
+{
+	int ret = stopwatch_stream_show(m, v);
+
+	/* Out of room: seq_read() shows this item again, into a bigger buffer. */
+	if (ret && seq_has_overflowed(m))
+		return 0;
+	return ret;
+}
+
+static const struct seq_operations sw_stream_ops = {
+	.start = sw_stream_start,
+	.next = sw_stream_next,
+	.stop = sw_stream_stop,
+	.show = sw_stream_show,
+};
+
+static int sw_stream_open(struct inode *inode, struct file *file)
+{
+	void *stream;
+	int ret;
+
+	stream = stopwatch_stream_open(inode->i_private);
+	if (!stream)
+		return -ENOMEM;
+	ret = seq_open(file, &sw_stream_ops);
+	if (ret) {
+		stopwatch_stream_release(stream);
+		return ret;
+	}
+	((struct seq_file *)file->private_data)->private = stream;
+	return 0;
+}
+
+static int sw_stream_release(struct inode *inode, struct file *file)
+{
+	stopwatch_stream_release(((struct seq_file *)file->private_data)->private);
+	return seq_release(inode, file);
+}
+
+static const struct file_operations sw_stream_fops = {
+	.owner = THIS_MODULE,
+	.open = sw_stream_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = sw_stream_release,
+};
+
 /* Write-only files: no read at all, even for root, who ignores the mode. */
 static const struct file_operations sw_file_wo_fops = {
 	.owner = THIS_MODULE,
@@ -144,11 +222,13 @@ int stopwatch_debugfs_dir(const char *name, struct dentry **out)
 int stopwatch_debugfs_file(struct dentry *dir, const char *name, const void *data)
 {
 	const struct sw_file *file = data;
-	umode_t mode = (file->show ? 0400 : 0) | (file->write ? 0200 : 0);
+	umode_t mode = (file->show || file->stream ? 0400 : 0) | (file->write ? 0200 : 0);
+	const struct file_operations *fops = file->stream ? &sw_stream_fops :
+					     file->show   ? &sw_file_fops :
+							    &sw_file_wo_fops;
 	struct dentry *d;
 
-	d = debugfs_create_file(name, mode, dir, (void *)file,
-				file->show ? &sw_file_fops : &sw_file_wo_fops);
+	d = debugfs_create_file(name, mode, dir, (void *)file, fops);
 	return IS_ERR(d) ? PTR_ERR(d) : 0;
 }
 
@@ -159,6 +239,12 @@ int stopwatch_debugfs_file(struct dentry *dir, const char *name, const void *dat
 void stopwatch_debugfs_remove(struct dentry *dir)
 {
 	debugfs_remove(dir);
+}
+
+/* Lets the scheduler run something else if it wants to (process context). */
+void stopwatch_cond_resched(void)
+{
+	cond_resched();
 }
 
 /* Appends to a file being shown; -1 once the buffer is full. */

@@ -30,6 +30,7 @@ mod ffi {
         ) -> c_int;
         pub(super) fn stopwatch_debugfs_remove(dir: *mut c_void);
         pub(super) fn stopwatch_seq_write(m: *mut c_void, buf: *const u8, len: usize) -> c_int;
+        pub(super) fn stopwatch_cond_resched();
         pub(super) fn stopwatch_now_ns() -> u64;
         pub(super) fn stopwatch_printk_clock_ns() -> u64;
         pub(super) fn stopwatch_msecs_to_jiffies(ms: u32) -> core::ffi::c_ulong;
@@ -199,15 +200,156 @@ pub(crate) type ReadFn<T> = fn(&T, &mut fmt::Formatter<'_>) -> fmt::Result;
 /// are `EINVAL` before this is called).
 pub(crate) type WriteFn<T> = fn(&T, &[u8]) -> Result;
 
+/// What a stream file shows, item by item (see [`FileSpec::stream`]): the
+/// state of one open file, made at open and kept until it is closed.
+pub(crate) trait Stream<T>: Sized {
+    /// The state for a new open of a file over `data`.
+    fn open(data: &T) -> Result<Self>;
+    /// Moves to item `pos` (counting from 0; from any item to any other,
+    /// `0` again after a seek back); `false` if there is no such item.
+    fn seek(&mut self, data: &T, pos: u64) -> bool;
+    /// Moves to the next item; `false` if there is none.
+    fn advance(&mut self, data: &T) -> bool;
+    /// Writes the current item (shown again, alone, if the buffer was too
+    /// small).
+    fn show(&self, data: &T, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
 /// A debugfs file over a `T`. Its mode follows its handlers: 0400
 /// read-only, 0200 write-only, 0600 both.
 pub(crate) struct FileSpec<T: 'static> {
     /// File name.
     pub(crate) name: &'static CStr,
-    /// What reading shows.
+    /// What reading shows, made whole for each read (small files).
     pub(crate) read: Option<ReadFn<T>>,
     /// What writing does.
     pub(crate) write: Option<WriteFn<T>>,
+    /// What reading shows, as a [`Stream`] (large files; instead of
+    /// `read`): its functions, from [`stream_fns`].
+    pub(crate) stream: Option<&'static StreamFns>,
+}
+
+/// The Rust-ABI functions of one [`Stream`] type, stored for C.
+pub(crate) struct StreamFns {
+    /// Makes the state of an open; null if out of memory.
+    open: unsafe fn(&SwFile) -> *mut c_void,
+    /// [`Stream::seek`].
+    seek: unsafe fn(*mut c_void, u64) -> bool,
+    /// [`Stream::advance`].
+    advance: unsafe fn(*mut c_void) -> bool,
+    /// [`Stream::show`] into a seq_file: 0 or a negative errno.
+    show: unsafe fn(*mut c_void, *mut c_void) -> c_int,
+    /// Frees the state.
+    release: unsafe fn(*mut c_void),
+}
+
+/// The state of one open stream file: the stream and the data it reads.
+/// `repr(C)` with `fns` first: the C entry points find the functions there
+/// (`fns_of`).
+#[repr(C)]
+struct Open<T: 'static, S> {
+    /// The functions made for `T` and `S`.
+    fns: &'static StreamFns,
+    /// The file's data.
+    data: *const T,
+    /// The stream.
+    stream: S,
+}
+
+/// The functions of stream `S` over `T`, for [`FileSpec::stream`].
+pub(crate) const fn stream_fns<T: 'static, S: Stream<T>>() -> StreamFns {
+    /// See [`StreamFns::open`].
+    ///
+    /// # Safety
+    ///
+    /// `file` was made by [`Files::<T>::new`] and its directory is live.
+    unsafe fn open<T: 'static, S: Stream<T>>(file: &SwFile) -> *mut c_void {
+        let data = file.data.cast::<T>();
+        let Some(fns) = file.stream else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: by the caller, `data` is the live `T` of the file.
+        let Ok(stream) = S::open(unsafe { &*data }) else {
+            return core::ptr::null_mut();
+        };
+        match KBox::new(Open { fns, data, stream }, GFP_KERNEL) {
+            Ok(b) => KBox::into_raw(b).cast(),
+            Err(_) => core::ptr::null_mut(),
+        }
+    }
+    /// See [`StreamFns::seek`].
+    ///
+    /// # Safety
+    ///
+    /// `o` came from `open::<T, S>` and is not released; the file's
+    /// directory is live (a read handler runs).
+    unsafe fn seek<T: 'static, S: Stream<T>>(o: *mut c_void, pos: u64) -> bool {
+        // SAFETY: by the caller; the seq_file lock serialises the calls.
+        let o = unsafe { &mut *o.cast::<Open<T, S>>() };
+        // SAFETY: by the caller, the data outlives the read handler.
+        o.stream.seek(unsafe { &*o.data }, pos)
+    }
+    /// See [`StreamFns::advance`].
+    ///
+    /// # Safety
+    ///
+    /// As for `seek`.
+    unsafe fn advance<T: 'static, S: Stream<T>>(o: *mut c_void) -> bool {
+        // SAFETY: as in `seek`.
+        let o = unsafe { &mut *o.cast::<Open<T, S>>() };
+        // SAFETY: as in `seek`.
+        o.stream.advance(unsafe { &*o.data })
+    }
+    /// See [`StreamFns::show`].
+    ///
+    /// # Safety
+    ///
+    /// As for `seek`; `m` is the seq_file being shown.
+    unsafe fn show<T: 'static, S: Stream<T>>(o: *mut c_void, m: *mut c_void) -> c_int {
+        // SAFETY: as in `seek`.
+        let o = unsafe { &*o.cast::<Open<T, S>>() };
+        // SAFETY: as in `seek`.
+        let data = unsafe { &*o.data };
+        let shown = Showing(&|f: &mut fmt::Formatter<'_>| o.stream.show(data, f));
+        match fmt::write(&mut SeqWriter(m), format_args!("{shown}")) {
+            Ok(()) => 0,
+            // services.c turns this into a retry if the buffer overflowed.
+            Err(_) => ENOMEM.to_errno(),
+        }
+    }
+    /// See [`StreamFns::release`].
+    ///
+    /// # Safety
+    ///
+    /// `o` came from `open::<T, S>`; nothing uses it after. The data may
+    /// be gone (the file was removed while open): it is not touched.
+    unsafe fn release<T: 'static, S: Stream<T>>(o: *mut c_void) {
+        // SAFETY: by the caller.
+        drop(unsafe { KBox::from_raw(o.cast::<Open<T, S>>()) });
+    }
+    StreamFns {
+        open: open::<T, S>,
+        seek: seek::<T, S>,
+        advance: advance::<T, S>,
+        show: show::<T, S>,
+        release: release::<T, S>,
+    }
+}
+
+/// A closure as something `format_args!` can show.
+struct Showing<'a>(&'a dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result);
+
+impl fmt::Display for Showing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.0)(f)
+    }
+}
+
+/// Lets the scheduler run something else if it wants to (process context
+/// only).
+pub(crate) fn cond_resched() {
+    // SAFETY: no preconditions beyond process context, the caller's.
+    unsafe { ffi::stopwatch_cond_resched() }
 }
 
 /// A Rust-ABI dispatch function stored for C (`struct sw_file`).
@@ -231,6 +373,8 @@ struct SwFile {
     show: Option<ShowFn>,
     /// `store_file::<T>` if the file can be written.
     write: Option<StoreFn>,
+    /// The stream functions if the file is a stream file.
+    stream: Option<&'static StreamFns>,
 }
 
 /// `core::fmt` output into a `struct seq_file`.
@@ -307,6 +451,81 @@ unsafe extern "C" fn stopwatch_file_show(m: *mut c_void, file: *const SwFile) ->
     }
 }
 
+/// Called by services.c to open a stream file: its state, or null if out
+/// of memory.
+///
+/// # Safety
+///
+/// `file` is a `struct sw_file` with stream functions, given to
+/// `stopwatch_debugfs_file()`, whose directory has not been removed.
+#[no_mangle]
+unsafe extern "C" fn stopwatch_stream_open(file: *const SwFile) -> *mut c_void {
+    // SAFETY: guaranteed by the caller.
+    let file = unsafe { &*file };
+    match file.stream {
+        // SAFETY: the functions were made for `file`'s data.
+        Some(fns) => unsafe { (fns.open)(file) },
+        None => core::ptr::null_mut(),
+    }
+}
+
+/// The stream functions of a state `stopwatch_stream_open` returned.
+///
+/// # Safety
+///
+/// `o` came from `stopwatch_stream_open` and is not released.
+unsafe fn fns_of(o: *mut c_void) -> &'static StreamFns {
+    // SAFETY: by the caller, `o` is an `Open<T, S>`, `repr(C)` with `fns`
+    // first.
+    unsafe { *o.cast::<&'static StreamFns>() }
+}
+
+/// Called by services.c to move stream `o` to item `pos`.
+///
+/// # Safety
+///
+/// `o` came from `stopwatch_stream_open`, is not released, and its file's
+/// directory is live (a read handler runs); calls on one `o` do not
+/// overlap (the seq_file lock).
+#[no_mangle]
+unsafe extern "C" fn stopwatch_stream_seek(o: *mut c_void, pos: i64) -> bool {
+    // SAFETY: by the caller.
+    unsafe { (fns_of(o).seek)(o, pos.max(0) as u64) }
+}
+
+/// Called by services.c to move stream `o` to its next item.
+///
+/// # Safety
+///
+/// As for [`stopwatch_stream_seek`].
+#[no_mangle]
+unsafe extern "C" fn stopwatch_stream_advance(o: *mut c_void) -> bool {
+    // SAFETY: by the caller.
+    unsafe { (fns_of(o).advance)(o) }
+}
+
+/// Called by services.c to show the current item of stream `o` into `m`.
+///
+/// # Safety
+///
+/// As for [`stopwatch_stream_seek`]; `m` is the seq_file being shown.
+#[no_mangle]
+unsafe extern "C" fn stopwatch_stream_show(m: *mut c_void, o: *mut c_void) -> c_int {
+    // SAFETY: by the caller.
+    unsafe { (fns_of(o).show)(o, m) }
+}
+
+/// Called by services.c to free stream `o` when its file is closed.
+///
+/// # Safety
+///
+/// `o` came from `stopwatch_stream_open`; nothing uses it after.
+#[no_mangle]
+unsafe extern "C" fn stopwatch_stream_release(o: *mut c_void) {
+    // SAFETY: by the caller.
+    unsafe { (fns_of(o).release)(o) }
+}
+
 /// Called by services.c for a write of `len` bytes at `buf`.
 ///
 /// # Safety
@@ -368,6 +587,7 @@ impl<T: Sync + 'static> Files<T> {
                     spec: core::ptr::from_ref(spec).cast(),
                     show: spec.read.map(|_| show_file::<T> as ShowFn),
                     write: spec.write.map(|_| store_file::<T> as StoreFn),
+                    stream: spec.stream,
                 },
                 GFP_KERNEL,
             )?;

@@ -80,6 +80,14 @@ impl kernel::Module for Stopwatch {
             );
             return Err(EINVAL);
         }
+        if u64::from(params.test_fill) > params.buffer_size {
+            pr_err!(
+                "test_fill={} must be 0..=buffer_size ({})\n",
+                params.test_fill,
+                params.buffer_size
+            );
+            return Err(EINVAL);
+        }
         let missing = match params.test_missing_probe {
             0 => None,
             n if (n as usize) <= probes::PROBES.len() => Some(n as usize - 1),
@@ -98,6 +106,9 @@ impl kernel::Module for Stopwatch {
             Recorder::new(nr_cpus, records, percent, console_on),
             GFP_KERNEL,
         )?;
+        // Before the files and the probes: this thread is the rings' only
+        // writer and nobody reads them.
+        recorder.test_fill(params.test_fill);
         let files = services::Files::new(c"stopwatch", recorder, &views::FILES)?;
         // SAFETY: the recorder is pinned inside `files`, which `Stopwatch`
         // drops only after the returned `Console`, and that only after the

@@ -69,12 +69,18 @@ module_param(test_missing_probe, uint, 0444);
 MODULE_PARM_DESC(test_missing_probe,
 		 "Testing: put probe N (1-based, see stats) on a symbol that does not exist");
 
+static uint test_fill;
+module_param(test_fill, uint, 0444);
+MODULE_PARM_DESC(test_fill,
+		 "Testing: fill each CPU's ring with this many synthetic records at load, before the probes (0..=buffer_size)");
+
 struct sw_params {
 	u64 buffer_size;
 	u32 warn_percent;
 	u32 test_missing_probe;
 	u32 console;
 	u32 test_layout_shift;
+	u32 test_fill;
 };
 
 /* The parameters as given at load (checked by Rust). */
@@ -85,6 +91,7 @@ void stopwatch_params(struct sw_params *out)
 	out->test_missing_probe = test_missing_probe;
 	out->console = sw_console;
 	out->test_layout_shift = test_layout_shift;
+	out->test_fill = test_fill;
 }
 
 /* --- probes -------------------------------------------------------------- */

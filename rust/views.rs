@@ -14,34 +14,50 @@ use crate::{
         comm::Comm,
         control,
         diagnosis::{CpuLine, WaitSummary},
-        record::FORMAT_VERSION,
+        record::{Record, FORMAT_VERSION},
         text::{EventLine, Ms, Names, StopLine},
     },
     probes::PROBES,
-    recorder::Recorder,
+    recorder::{Recorder, RingReader},
     seam,
-    services::{self, FileSpec},
+    services::{self, FileSpec, Stream, StreamFns},
 };
 use core::fmt::{self, Formatter};
 use kernel::prelude::*;
 
 /// Every file, in the order `ls` shows them.
 pub(crate) static FILES: [FileSpec<Recorder>; 10] = [
-    read_only(c"events", events),
+    stream(c"events", &EVENTS),
     read_only(c"cpus", cpus),
-    read_only(c"stops", stops),
+    stream(c"stops", &STOPS),
     read_only(c"stats", stats),
     read_write(c"enable", read_enable, write_enable),
     FileSpec {
         name: c"clear",
         read: None,
         write: Some(write_clear),
+        stream: None,
     },
     read_write(c"buffer_size", read_buffer_size, write_buffer_size),
     read_write(c"warn_percent", read_warn_percent, write_warn_percent),
     read_write(c"console", read_console, write_console),
     read_only(c"format", format),
 ];
+
+/// The functions of the `events` stream.
+static EVENTS: StreamFns = services::stream_fns::<Recorder, Events>();
+/// The functions of the `stops` stream.
+static STOPS: StreamFns = services::stream_fns::<Recorder, Stops>();
+
+/// A file read as a [`Stream`].
+const fn stream(name: &'static core::ffi::CStr, fns: &'static StreamFns) -> FileSpec<Recorder> {
+    FileSpec {
+        name,
+        read: None,
+        write: None,
+        stream: Some(fns),
+    }
+}
 
 /// A file that can only be read.
 const fn read_only(
@@ -52,6 +68,7 @@ const fn read_only(
         name,
         read: Some(read),
         write: None,
+        stream: None,
     }
 }
 
@@ -65,6 +82,7 @@ const fn read_write(
         name,
         read: Some(read),
         write: Some(write),
+        stream: None,
     }
 }
 
@@ -145,21 +163,70 @@ impl Names for KernelNames<'_> {
     }
 }
 
-/// `events`: every record in the rings, in time order.
-fn events(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
-    let records = rec.snapshot().map_err(|_| fmt::Error)?;
-    let names = KernelNames(rec);
-    for r in records.iter() {
-        writeln!(
-            f,
-            "{}",
-            EventLine {
-                rec: r,
-                names: &names
-            }
-        )?;
+/// `events`: every record in the rings, in time order, one per item, read
+/// from the rings in place (memory: a cursor per CPU, whatever the rings
+/// hold).
+struct Events {
+    /// Where the reading is.
+    reader: RingReader,
+    /// Number of the current item.
+    index: u64,
+    /// The current item (`None`: the end).
+    current: Option<Record>,
+}
+
+impl Events {
+    /// A reading from the start.
+    fn start(rec: &Recorder) -> Result<Self> {
+        let mut reader = rec.reader()?;
+        let current = rec.read_next(&mut reader);
+        Ok(Self {
+            reader,
+            index: 0,
+            current,
+        })
     }
-    Ok(())
+}
+
+impl Stream<Recorder> for Events {
+    fn open(rec: &Recorder) -> Result<Self> {
+        Self::start(rec)
+    }
+
+    fn seek(&mut self, rec: &Recorder, pos: u64) -> bool {
+        if pos < self.index {
+            // Back (a seek to 0): read again from what the rings hold now.
+            match Self::start(rec) {
+                Ok(again) => *self = again,
+                Err(_) => return false,
+            }
+        }
+        while self.index < pos && self.advance(rec) {}
+        self.index == pos && self.current.is_some()
+    }
+
+    fn advance(&mut self, rec: &Recorder) -> bool {
+        if self.current.is_none() {
+            return false;
+        }
+        self.current = rec.read_next(&mut self.reader);
+        self.index += 1;
+        self.current.is_some()
+    }
+
+    fn show(&self, rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+        match &self.current {
+            Some(r) => writeln!(
+                f,
+                "{}",
+                EventLine {
+                    rec: r,
+                    names: &KernelNames(rec)
+                }
+            ),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Writes `/sys/kernel/debug/stopwatch/cpus`: a summary line, then one
@@ -184,43 +251,73 @@ fn cpus(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
-/// Writes `/sys/kernel/debug/stopwatch/stops`: the newest instances still
-/// in the rings, oldest first.
-fn stops(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
-    // What runs, read around the snapshot: an instance with no end record
-    // that was not running before it or after it, and began before it,
-    // returned with its end record lost.
-    let before = rec.in_flight();
-    let records = rec.snapshot().map_err(|_| fmt::Error)?;
-    let after = rec.in_flight();
-    let mut log = StopLog::<Kernel>::from_records(&records).map_err(|_| fmt::Error)?;
-    log.confirm_running(|stop| {
-        before.contains(stop) || after.contains(stop) || before.began_after(stop)
-    });
-    let online = rec.online_cpus().map_err(|_| fmt::Error)?;
-    let names = KernelNames(rec);
-    let now_ns = services::now_ns();
-    // The task the watchdog last saw on a CPU, if it has checked it.
-    let task_on = |cpu: u16| {
-        let live = rec.cpu(u32::from(cpu))?;
-        (live.check_ns.load(Relaxed) != 0).then(|| live.check_pid.load(Relaxed))
-    };
-    for s in log.stops.iter() {
+/// `stops`: the newest instances still in the rings, oldest first, one
+/// per item. The analysis runs once, at open, over the rings read in place;
+/// each line is made when its turn comes.
+struct Stops {
+    /// The analysis.
+    log: StopLog<Kernel>,
+    /// Online CPUs at open.
+    online: KVec<u16>,
+    /// Open time.
+    now_ns: u64,
+    /// Index of the current instance in `log.stops`.
+    index: usize,
+}
+
+impl Stream<Recorder> for Stops {
+    fn open(rec: &Recorder) -> Result<Self> {
+        // What runs, read around the reading of the rings: an instance with
+        // no end record that was not running before it or after it, and
+        // began before it, returned with its end record lost.
+        let before = rec.in_flight();
+        let mut log = StopLog::<Kernel>::new();
+        rec.for_each_record(|r| log.feed(r).map_err(|_| ENOMEM))?;
+        let after = rec.in_flight();
+        log.confirm_running(|stop| {
+            before.contains(stop) || after.contains(stop) || before.began_after(stop)
+        });
+        Ok(Self {
+            log,
+            online: rec.online_cpus()?,
+            now_ns: services::now_ns(),
+            index: 0,
+        })
+    }
+
+    fn seek(&mut self, _rec: &Recorder, pos: u64) -> bool {
+        self.index = usize::try_from(pos).unwrap_or(usize::MAX);
+        self.index < self.log.stops.len()
+    }
+
+    fn advance(&mut self, _rec: &Recorder) -> bool {
+        self.index = self.index.saturating_add(1);
+        self.index < self.log.stops.len()
+    }
+
+    fn show(&self, rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+        let Some(s) = self.log.stops.get(self.index) else {
+            return Ok(());
+        };
+        // The task the watchdog last saw on a CPU, if it has checked it.
+        let task_on = |cpu: u16| {
+            let live = rec.cpu(u32::from(cpu))?;
+            (live.check_ns.load(Relaxed) != 0).then(|| live.check_pid.load(Relaxed))
+        };
         writeln!(
             f,
             "{}",
             StopLine {
                 stop: s,
-                now_ns,
-                online: &online,
-                names: &names,
+                now_ns: self.now_ns,
+                online: &self.online,
+                names: &KernelNames(rec),
                 task_on: &task_on,
                 blame: rec.blame(),
-                queued_behind: log.queued_behind(s.stop),
+                queued_behind: self.log.queued_behind(s.stop),
             }
-        )?;
+        )
     }
-    Ok(())
 }
 
 /// Writes `/sys/kernel/debug/stopwatch/stats`.

@@ -196,6 +196,7 @@ const fn write_only(
         name,
         read: None,
         write: Some(write),
+        stream: None,
     }
 }
 
@@ -209,6 +210,7 @@ static FILES: [FileSpec<BenchState>; 5] = [
         name: c"result",
         read: Some(write_result),
         write: None,
+        stream: None,
     },
 ];
 

@@ -256,11 +256,13 @@ static FILES: [FileSpec<HogState>; 2] = [
         name: c"run",
         read: None,
         write: Some(write_run),
+        stream: None,
     },
     FileSpec {
         name: c"stats",
         read: Some(write_stats),
         write: None,
+        stream: None,
     },
 ];
 

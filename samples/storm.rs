@@ -153,6 +153,7 @@ static FILES: [FileSpec<StormState>; 1] = [FileSpec {
     name: c"stats",
     read: Some(write_stats),
     write: None,
+    stream: None,
 }];
 
 impl kernel::Module for Storm {

@@ -7,6 +7,7 @@
 use super::{
     comm::{words_to_comm, Comm},
     record::StopState,
+    ring::CACHE_LINE,
 };
 use core::sync::atomic::{
     AtomicBool, AtomicU32, AtomicU64,
@@ -15,6 +16,8 @@ use core::sync::atomic::{
 
 /// Probes a CPU counts hits of (the probe table's size at most).
 pub(crate) const MAX_PROBES: usize = 16;
+
+const _: () = assert!(core::mem::align_of::<CpuLive>() == CACHE_LINE);
 
 /// `stop_state` of a CPU not inside `multi_cpu_stop()`.
 pub(crate) const NOT_IN_STOP: u32 = u32::MAX;
@@ -35,6 +38,11 @@ pub(crate) struct StopPosition {
 
 /// What one CPU is doing, as the probes last saw it. All fields are
 /// atomics written by probe handlers and read by anyone.
+///
+/// Cache-line aligned ([`CACHE_LINE`]): the CPUs' states lie side by side
+/// in one array, and each CPU's handlers write its own on every hit; no
+/// line holds two CPUs' states.
+#[repr(align(64))]
 pub(crate) struct CpuLive {
     /// Last `touch_*softlockup_watchdog*()` affecting this CPU (0: none).
     pub(crate) touch_ns: AtomicU64,
@@ -222,6 +230,18 @@ mod tests {
         assert!(!live.in_stop(8));
         live.stop_state.store(NOT_IN_STOP, Relaxed);
         assert!(!live.in_stop(7));
+    }
+
+    #[test]
+    fn each_cpus_state_has_its_own_cache_lines() {
+        assert_eq!(core::mem::align_of::<CpuLive>(), CACHE_LINE);
+        let cpus: alloc::vec::Vec<CpuLive> = (0..3).map(|_| CpuLive::new()).collect();
+        for c in &cpus {
+            let start = core::ptr::from_ref(c) as usize;
+            let end = start + core::mem::size_of::<CpuLive>();
+            assert_eq!(start % CACHE_LINE, 0);
+            assert_eq!(end % CACHE_LINE, 0);
+        }
     }
 
     #[test]

@@ -25,6 +25,12 @@ use core::sync::atomic::{
     fence, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
 };
 
+/// The cache line size the per-CPU structures written by handlers are
+/// aligned to (`L1_CACHE_BYTES` on x86_64 and arm64), so that no two CPUs
+/// write one line: [`Ring`] and `super::live::CpuLive`. Must match their
+/// `repr(align)`.
+pub(crate) const CACHE_LINE: usize = 64;
+
 /// Smallest ring, in records.
 pub(crate) const MIN_RECORDS: usize = 16;
 /// Largest ring, in records (32 MiB of slots per CPU).
@@ -65,13 +71,15 @@ pub(crate) struct BadSize;
 
 /// A fixed-size overwrite-oldest ring of encoded records, over storage `S`
 /// its owner allocated (`KVVec<Slot>` in the kernel, `Vec<Slot>` on the
-/// host).
+/// host). Cache-line aligned ([`CACHE_LINE`]): the rings of
+/// all CPUs lie side by side and each CPU's handlers write its `head`.
 ///
 /// # Invariants
 ///
 /// `slots.len()` passes [`valid_size`] (so it is a power of two); `head`
 /// counts the writes ever started; `base <= head` is where the last
 /// [`Ring::clear`] left `head`.
+#[repr(align(64))]
 pub(crate) struct Ring<S> {
     /// Write number of the next record.
     head: AtomicU64,
@@ -80,6 +88,8 @@ pub(crate) struct Ring<S> {
     /// The storage.
     slots: S,
 }
+
+const _: () = assert!(core::mem::align_of::<Ring<&[Slot]>>() == CACHE_LINE);
 
 /// Counters of a ring since its last clear.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -158,7 +168,9 @@ impl<S: Deref<Target = [Slot]>> Ring<S> {
 
     /// Hands a consistent copy of every record still in the ring to `each`,
     /// oldest first, and counts the slots skipped as torn. Stops at the
-    /// first error `each` returns.
+    /// first error `each` returns. (The tests' reference; readers in the
+    /// kernel read in place, `super::merge`.)
+    #[cfg(test)]
     pub(crate) fn snapshot<E>(
         &self,
         each: impl FnMut([u64; 4]) -> Result<(), E>,
@@ -179,6 +191,27 @@ impl<S: Deref<Target = [Slot]>> Ring<S> {
         }
     }
 
+    /// Write numbers of the records the ring holds now: `first..head`.
+    pub(crate) fn held(&self) -> core::ops::Range<u64> {
+        let head = self.head.load(Acquire);
+        let base = self.base.load(Relaxed).min(head);
+        base.max(head.saturating_sub(self.slots.len() as u64))..head
+    }
+
+    /// A consistent copy of write number `n`, or `None` if that record is
+    /// gone (overwritten, or being overwritten) or not written yet.
+    pub(crate) fn read(&self, n: u64) -> Option<[u64; 4]> {
+        let slot = self.slot(n);
+        let before = slot.seq.load(Acquire);
+        let mut words = [0u64; 4];
+        for (dst, src) in words.iter_mut().zip(&slot.words) {
+            *dst = src.load(Relaxed);
+        }
+        fence(Acquire);
+        let after = slot.seq.load(Relaxed);
+        (before == 2 * n + 2 && after == before).then_some(words)
+    }
+
     /// The copy behind [`Ring::snapshot`] and [`Ring::newest`]: the newest
     /// `n` records, oldest first.
     fn copy_newest<E>(
@@ -186,26 +219,16 @@ impl<S: Deref<Target = [Slot]>> Ring<S> {
         n: usize,
         mut each: impl FnMut([u64; 4]) -> Result<(), E>,
     ) -> Result<SnapshotCounts, E> {
-        let head = self.head.load(Acquire);
-        let base = self.base.load(Relaxed).min(head);
-        let first = base
-            .max(head.saturating_sub(self.slots.len() as u64))
-            .max(head.saturating_sub(n as u64));
+        let held = self.held();
+        let first = held.start.max(held.end.saturating_sub(n as u64));
         let mut counts = SnapshotCounts::default();
-        for n in first..head {
-            let slot = self.slot(n);
-            let before = slot.seq.load(Acquire);
-            let mut words = [0u64; 4];
-            for (dst, src) in words.iter_mut().zip(&slot.words) {
-                *dst = src.load(Relaxed);
-            }
-            fence(Acquire);
-            let after = slot.seq.load(Relaxed);
-            if before == 2 * n + 2 && after == before {
-                each(words)?;
-                counts.copied += 1;
-            } else {
-                counts.torn += 1;
+        for n in first..held.end {
+            match self.read(n) {
+                Some(words) => {
+                    each(words)?;
+                    counts.copied += 1;
+                }
+                None => counts.torn += 1,
             }
         }
         Ok(counts)
@@ -235,6 +258,11 @@ mod tests {
             })
             .unwrap();
         (out, counts)
+    }
+
+    #[test]
+    fn each_rings_header_has_its_own_cache_line() {
+        assert_eq!(core::mem::align_of::<Ring<Vec<Slot>>>(), CACHE_LINE);
     }
 
     #[test]
