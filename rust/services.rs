@@ -390,15 +390,6 @@ impl fmt::Write for SeqWriter {
     }
 }
 
-/// A [`ReadFn`] with its data, as something `format_args!` can show.
-struct Shown<'a, T: 'static>(&'a T, ReadFn<T>);
-
-impl<T> fmt::Display for Shown<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        (self.1)(self.0, f)
-    }
-}
-
 /// Shows a file whose [`SwFile`] was made for `T`.
 ///
 /// # Safety
@@ -411,7 +402,8 @@ unsafe fn show_file<T: 'static>(m: *mut c_void, file: &SwFile) -> c_int {
     let Some(read) = spec.read else {
         return EINVAL.to_errno();
     };
-    match fmt::write(&mut SeqWriter(m), format_args!("{}", Shown(data, read))) {
+    let shown = Showing(&|f: &mut fmt::Formatter<'_>| read(data, f));
+    match fmt::write(&mut SeqWriter(m), format_args!("{shown}")) {
         Ok(()) => 0,
         // services.c turns this into a retry if the buffer overflowed.
         Err(_) => ENOMEM.to_errno(),

@@ -71,7 +71,12 @@ impl<A: Alloc> Merge<A> {
                 cursor.peeked = Self::read_ahead(cursor, ring, &mut self.torn);
             }
             if let Some(r) = cursor.peeked {
-                if best.is_none_or_later(r.ts_ns) {
+                // Strictly earlier: the lowest CPU wins among equal times.
+                let earlier = match best {
+                    Some((_, ts)) => r.ts_ns < ts,
+                    None => true,
+                };
+                if earlier {
                     best = Some((i, r.ts_ns));
                 }
             }
@@ -112,21 +117,6 @@ impl<A: Alloc> Merge<A> {
             }
         }
         None
-    }
-}
-
-/// `best` is unset, or later than `ts`.
-trait LaterThan {
-    /// See the trait.
-    fn is_none_or_later(&self, ts: u64) -> bool;
-}
-
-impl LaterThan for Option<(usize, u64)> {
-    fn is_none_or_later(&self, ts: u64) -> bool {
-        match self {
-            Some((_, best)) => ts < *best,
-            None => true,
-        }
     }
 }
 
