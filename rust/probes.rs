@@ -10,7 +10,10 @@
 
 use crate::{
     hot::{Acquire, AtomicPtr, Release},
-    logic::{live::MAX_PROBES, record::TouchSource},
+    logic::{
+        live::{CpuLive, MAX_PROBES},
+        record::TouchSource,
+    },
     recorder::Recorder,
     seam::{self, Hit},
     services,
@@ -37,16 +40,43 @@ pub(crate) enum Handler {
     Taint,
 }
 
+/// How a probe is placed and how its hits reach the recorder (the C
+/// seam's `enum sw_probe_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum ProbeKind {
+    /// An entry kprobe: each hit is filled in and goes to
+    /// [`stopwatch_probe_hit`].
+    Entry = 0,
+    /// An entry kprobe whose handler no interrupt can land in (see
+    /// [`irqs_off`]).
+    IrqsOff = 1,
+    /// A kretprobe with an entry handler: hits at entry (`phase` 0) and at
+    /// the return of the same call (`phase` 1), always paired.
+    Paired = 2,
+    /// An entry kprobe on a watchdog touch function: the handler first
+    /// hands [`stopwatch_touch_hit`] the CPU's live state, jiffies and the
+    /// caller, without filling in a [`Hit`] (the touch functions take no
+    /// arguments); a touch that repeats the CPU's latest one is only counted.
+    Touch = 3,
+}
+
+impl ProbeKind {
+    /// The kprobe API it is registered with, for messages.
+    pub(crate) fn api(self) -> &'static str {
+        match self {
+            Self::Paired => "kretprobe",
+            Self::Entry | Self::IrqsOff | Self::Touch => "kprobe",
+        }
+    }
+}
+
 /// One probe: where and what.
 pub(crate) struct ProbeSpec {
     /// Kernel symbol.
     pub(crate) symbol: &'static CStr,
-    /// A kretprobe with an entry handler (hits at entry and at the return
-    /// of the same call, always paired) rather than an entry kprobe.
-    pub(crate) paired: bool,
-    /// An entry kprobe whose handler runs with interrupts off: never
-    /// jump-optimised (see [`irqs_off`]).
-    pub(crate) irqs_off: bool,
+    /// How it is placed.
+    pub(crate) kind: ProbeKind,
     /// What to do on a hit.
     pub(crate) handler: Handler,
 }
@@ -55,9 +85,19 @@ pub(crate) struct ProbeSpec {
 const fn entry(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
     ProbeSpec {
         symbol,
-        paired: false,
-        irqs_off: false,
+        kind: ProbeKind::Entry,
         handler,
+    }
+}
+
+/// A probe on a touch function whose repeated touches are coalesced
+/// before the hit is filled in: the watchdog touch path, the hottest one
+/// stopwatch probes (`make bench`).
+const fn touch(symbol: &'static CStr, source: TouchSource) -> ProbeSpec {
+    ProbeSpec {
+        symbol,
+        kind: ProbeKind::Touch,
+        handler: Handler::Touch(source),
     }
 }
 
@@ -75,8 +115,7 @@ const fn entry(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
 const fn irqs_off(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
     ProbeSpec {
         symbol,
-        paired: false,
-        irqs_off: true,
+        kind: ProbeKind::IrqsOff,
         handler,
     }
 }
@@ -85,8 +124,7 @@ const fn irqs_off(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
 const fn paired(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
     ProbeSpec {
         symbol,
-        paired: true,
-        irqs_off: false,
+        kind: ProbeKind::Paired,
         handler,
     }
 }
@@ -98,9 +136,10 @@ const fn paired(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
 /// `stop_machine_yield()` probe instead (see Documentation/stopwatch.rst).
 #[rustfmt::skip]
 pub(crate) const PROBES: [ProbeSpec; 10] = [
-    entry(c"touch_softlockup_watchdog", Handler::Touch(TouchSource::Plain)),
-    entry(c"touch_softlockup_watchdog_sched", Handler::Touch(TouchSource::Sched)),
-    entry(c"touch_softlockup_watchdog_sync", Handler::Touch(TouchSource::Sync)),
+    touch(c"touch_softlockup_watchdog", TouchSource::Plain),
+    touch(c"touch_softlockup_watchdog_sched", TouchSource::Sched),
+    touch(c"touch_softlockup_watchdog_sync", TouchSource::Sync),
+    // Touches every CPU: never a repeat of one CPU's latest touch.
     entry(c"touch_all_softlockup_watchdogs", Handler::Touch(TouchSource::All)),
     entry(c"softlockup_fn", Handler::WatchdogWork),
     entry(c"watchdog_timer_fn", Handler::WatchdogCheck),
@@ -123,6 +162,19 @@ pub(crate) const TOUCH_PROBES: u32 = {
         i += 1;
     }
     mask
+};
+
+// Each `ProbeKind::Touch` probe sits in the slot numbered like its source,
+// so the slot `stopwatch_touch_hit` gets is the source it compares (no
+// table lookup on the hottest path).
+const _: () = {
+    let mut i = 0;
+    while i < PROBES.len() {
+        if let (ProbeKind::Touch, Handler::Touch(source)) = (PROBES[i].kind, PROBES[i].handler) {
+            assert!(source as usize == i, "a touch probe's slot is its source");
+        }
+        i += 1;
+    }
 };
 
 /// A symbol no kernel has, for the `test_missing_probe` parameter.
@@ -177,6 +229,58 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
     }
 }
 
+/// Called by the C seam for every hit of a [`ProbeKind::Touch`] probe,
+/// instead of filling in a [`Hit`]: a touch that repeats this CPU's latest
+/// one (`CpuLive::repeats_touch`) is counted and that is all it costs (no
+/// clock read, no `Hit`); the others go on to [`stopwatch_probe_hit`] as
+/// any entry hit would. Returns 0, the pre-handler's return value ("regs
+/// unchanged"): returning after the slow path's call, rather than ending
+/// in it, lets the compiler keep the frame setup off the repeat path.
+///
+/// This is what stopwatch adds to a `touch_softlockup_watchdog()` call in
+/// a loop (`make bench`): a per-CPU pointer, jiffies and the return
+/// address in the seam, three compares and two counters here.
+///
+/// # Safety
+///
+/// `live` is the state the seam was given for the current CPU
+/// (`seam::set_cpu_live`), `index` the probe's slot; called from a probe
+/// handler (preemption disabled) on entry to a function with no arguments.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn stopwatch_touch_hit(
+    index: usize,
+    caller: u64,
+    jiffies: u64,
+    live: *const core::ffi::c_void,
+) -> i32 {
+    // SAFETY: guaranteed by the caller: `Probes::register` gives the seam
+    // pointers into the recorder's `cpus`, which outlives every probe, and
+    // takes them back only after every probe is unregistered.
+    let live = unsafe { &*live.cast::<CpuLive>() };
+    // Slots are below MAX_PROBES (a power of two): the mask only spares a
+    // bounds check. A touch probe's slot is its source's number (checked
+    // at compile time below `PROBES`).
+    let slot = index % MAX_PROBES;
+    if live.repeats_touch(jiffies, caller, slot as u32) {
+        live.coalesce(slot);
+    } else {
+        touch_in_full(slot as u32, caller, jiffies);
+    }
+    0
+}
+
+/// A touch that is not a repeat: the hit an entry handler would have made,
+/// through the common dispatch. Out of line, so the repeat path stays a
+/// leaf.
+#[cold]
+#[inline(never)]
+fn touch_in_full(index: u32, caller: u64, jiffies: u64) {
+    let mut hit = Hit::at_entry(jiffies, caller);
+    // SAFETY: `hit` is ours for the call; we run in the touch probe's
+    // handler (see `stopwatch_touch_hit`).
+    unsafe { stopwatch_probe_hit(index, &mut hit) };
+}
+
 /// Every probe in [`PROBES`], registered.
 ///
 /// # Invariants
@@ -204,22 +308,29 @@ impl Probes {
     /// dropped.
     pub(crate) unsafe fn register(recorder: &Recorder, missing: Option<usize>) -> Result<Self> {
         RECORDER.store(core::ptr::from_ref(recorder).cast_mut(), Release);
+        for (cpu, live) in recorder.cpus.iter().enumerate() {
+            // SAFETY: the recorder outlives the probes (our caller's
+            // promise); `Drop` and the error path below clear the pointers
+            // after unregistering every probe.
+            unsafe { seam::set_cpu_live(cpu, live) };
+        }
         for (index, spec) in PROBES.iter().enumerate() {
             let symbol = if missing == Some(index) {
                 MISSING_SYMBOL
             } else {
                 spec.symbol
             };
-            if let Err(e) = seam::probe_register(index, symbol, spec.paired, spec.irqs_off) {
+            if let Err(e) = seam::probe_register(index, symbol, spec.kind) {
                 pr_err!(
                     "cannot {} {:?}: error {} (check /proc/kallsyms and the kprobe blacklist)\n",
-                    if spec.paired { "kretprobe" } else { "kprobe" },
+                    spec.kind.api(),
                     symbol,
                     e.to_errno()
                 );
                 for earlier in (0..index).rev() {
                     seam::probe_unregister(earlier);
                 }
+                seam::clear_cpu_live();
                 RECORDER.store(core::ptr::null_mut(), Release);
                 return Err(e);
             }
@@ -234,6 +345,7 @@ impl Drop for Probes {
             seam::probe_unregister(index);
         }
         // No handler runs any more: unregister_kprobe() waited for them.
+        seam::clear_cpu_live();
         RECORDER.store(core::ptr::null_mut(), Release);
     }
 }

@@ -14,8 +14,10 @@
 use crate::logic::{
     comm::{Comm, COMM_LEN},
     layout::Seen,
+    live::CpuLive,
 };
-use crate::services::c_str;
+use crate::probes::ProbeKind;
+use crate::services::{self, c_str};
 use core::ffi::{c_char, CStr};
 use kernel::prelude::*;
 
@@ -98,6 +100,29 @@ impl Hit {
         Some(unsafe { &mut *(self.instance as *mut [u64; INSTANCE_WORDS]) })
     }
 
+    /// The hit an entry handler would make, at entry to a function with no
+    /// arguments (the watchdog touches), made in Rust from what the touch
+    /// handler passes: the clock not read yet, as from C.
+    ///
+    /// Call it only from the probe handler of that entry (preemption
+    /// disabled), so the CPU and the task are the ones hit.
+    pub(crate) fn at_entry(jiffies: u64, caller: u64) -> Self {
+        Self {
+            ts_ns: 0,
+            jiffies,
+            args: [0; 3],
+            caller,
+            retval: 0,
+            instance: 0,
+            stack: 0,
+            cpu: services::this_cpu(),
+            // SAFETY: no preconditions (`current` is always valid).
+            pid: unsafe { ffi::stopwatch_current_pid() },
+            phase: 0,
+            _pad: 0,
+        }
+    }
+
     /// Name of the current task (the one that hit the probe), read from
     /// `current` only when needed: probe context, same task.
     pub(crate) fn comm(&self) -> Comm {
@@ -148,12 +173,10 @@ mod ffi {
 
     extern "C" {
         pub(super) fn stopwatch_params(out: *mut Params);
-        pub(super) fn stopwatch_probe_register(
-            index: u32,
-            symbol: *const u8,
-            paired: bool,
-            irqs_off: bool,
-        ) -> i32;
+        pub(super) fn stopwatch_probe_register(index: u32, symbol: *const u8, kind: u32) -> i32;
+        pub(super) fn stopwatch_set_cpu_live(cpu: u32, live: *const core::ffi::c_void);
+        pub(super) fn stopwatch_clear_cpu_live();
+        pub(super) fn stopwatch_current_pid() -> u32;
         pub(super) fn stopwatch_probe_unregister(index: u32);
         pub(super) fn stopwatch_probe_nmissed(index: u32) -> u64;
         pub(super) fn stopwatch_read_multi_stop(
@@ -179,26 +202,42 @@ mod ffi {
     const _: () = assert!(core::mem::size_of::<Params>() == 32);
 }
 
-/// Registers probe slot `index` on `symbol`: an entry kprobe, or if
-/// `paired` a kretprobe whose hits come at entry (`phase` 0) and at the
-/// return of the same call (`phase` 1), never one without the other; an
-/// entry kprobe that is `irqs_off` is never jump-optimised, so its handler
-/// runs with interrupts off. Hits arrive in
-/// `crate::probes::stopwatch_probe_hit`.
+/// Registers probe slot `index` on `symbol`, placed as `kind` says. Hits
+/// arrive in `crate::probes::stopwatch_probe_hit` (those of a
+/// [`ProbeKind::Touch`] probe first in `stopwatch_touch_hit`).
 ///
 /// `symbol` must stay alive while the probe is registered: taking a
 /// `'static` string guarantees it.
-pub(crate) fn probe_register(
-    index: usize,
-    symbol: &'static CStr,
-    paired: bool,
-    irqs_off: bool,
-) -> Result {
+pub(crate) fn probe_register(index: usize, symbol: &'static CStr, kind: ProbeKind) -> Result {
     let index = u32::try_from(index).map_err(|_| EINVAL)?;
     // SAFETY: `symbol` is a NUL-terminated string that lives forever; the C
-    // side bounds-checks `index`.
-    let err = unsafe { ffi::stopwatch_probe_register(index, c_str(symbol), paired, irqs_off) };
+    // side bounds-checks `index` and refuses an unknown kind.
+    let err = unsafe { ffi::stopwatch_probe_register(index, c_str(symbol), kind as u32) };
     kernel::error::to_result(err)
+}
+
+/// Tells the touch probes' handler on CPU `cpu` where that CPU's live state
+/// is (a per-CPU pointer it reads with one `this_cpu` load). Ignored for a
+/// CPU that is not possible.
+///
+/// # Safety
+///
+/// `live` must stay valid until [`clear_cpu_live`] has been called after
+/// the last probe is unregistered.
+pub(crate) unsafe fn set_cpu_live(cpu: usize, live: &CpuLive) {
+    let Ok(cpu) = u32::try_from(cpu) else {
+        return;
+    };
+    // SAFETY: the C side only stores the pointer, for possible CPUs; the
+    // caller keeps the pointee alive as long as a handler may read it.
+    unsafe { ffi::stopwatch_set_cpu_live(cpu, core::ptr::from_ref(live).cast()) }
+}
+
+/// Forgets every CPU's live state pointer (see [`set_cpu_live`]): the touch
+/// handlers then hand every hit to `stopwatch_probe_hit`.
+pub(crate) fn clear_cpu_live() {
+    // SAFETY: no preconditions: stores NULL for every possible CPU.
+    unsafe { ffi::stopwatch_clear_cpu_live() }
 }
 
 /// Unregisters probe slot `index` (no-op if not registered). On return no

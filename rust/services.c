@@ -302,10 +302,11 @@ bool stopwatch_cpu_active(u32 cpu)
 
 /* The CPU the caller runs on (it must not migrate: interrupt context or
  * preemption off). */
-u32 stopwatch_this_cpu(void)
+notrace u32 stopwatch_this_cpu(void)
 {
 	return raw_smp_processor_id();
 }
+NOKPROBE_SYMBOL(stopwatch_this_cpu);
 
 notrace u32 stopwatch_num_online_cpus(void)
 {

@@ -99,6 +99,15 @@ void stopwatch_params(struct sw_params *out)
 /* The Rust side of every hit: a probe on it would make every hit a nested,
  * missed one. (What it calls is inlined or NOKPROBE in services.c.) */
 NOKPROBE_SYMBOL(stopwatch_probe_hit);
+NOKPROBE_SYMBOL(stopwatch_touch_hit);
+
+/* How a probe is placed; mirrored by probes::ProbeKind. */
+enum sw_probe_kind {
+	SW_PROBE_ENTRY = 0,
+	SW_PROBE_IRQS_OFF = 1,
+	SW_PROBE_PAIRED = 2,
+	SW_PROBE_TOUCH = 3,
+};
 
 /* Must match seam::MAX_PROBES. */
 #define SW_MAX_PROBES 16
@@ -161,8 +170,16 @@ static __always_inline void sw_fill(struct sw_hit *hit, struct pt_regs *regs)
 	hit->caller = *(unsigned long *)kernel_stack_pointer(regs);
 }
 
-/* Entry-only probes. */
-static int sw_entry_handler(struct kprobe *kp, struct pt_regs *regs)
+/* The pid of the task a probe handler interrupted. */
+notrace u32 stopwatch_current_pid(void)
+{
+	return current->pid;
+}
+NOKPROBE_SYMBOL(stopwatch_current_pid);
+
+/* Entry-only probes. (Not inlined into sw_touch_handler(): its frame, the
+ * struct sw_hit, is only for the hits that need it.) */
+static noinline notrace int sw_entry_handler(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct sw_probe *p = container_of(kp, struct sw_probe, krp.kp);
 	struct sw_hit hit;
@@ -172,6 +189,49 @@ static int sw_entry_handler(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 NOKPROBE_SYMBOL(sw_entry_handler);
+
+/*
+ * The touch probes' handler (plain, sched and sync watchdog touches; a
+ * loop calling touch_softlockup_watchdog() makes it the hottest probe
+ * stopwatch has). It fills in no struct sw_hit: the touch functions take
+ * no arguments, and Rust (stopwatch_touch_hit) needs only the CPU's live
+ * state, jiffies and the caller to tell whether the touch repeats the
+ * CPU's latest one (same caller and function, same jiffy), which it only
+ * counts; it makes the hit of any other touch itself. sw_live is set for
+ * every possible CPU before the probes are registered and cleared after
+ * they are unregistered (probes.rs); NULL would send the hit the entry
+ * handler's way.
+ */
+static DEFINE_PER_CPU(const void *, sw_live);
+
+static notrace int sw_touch_handler(struct kprobe *kp, struct pt_regs *regs)
+{
+	const struct sw_probe *p = container_of(kp, struct sw_probe, krp.kp);
+	const void *live = this_cpu_read(sw_live);
+
+	if (unlikely(!live))
+		return sw_entry_handler(kp, regs);
+	/* The argument order spares moves: each is computed in its register.
+	 * The pre-handler's return value (0) comes from Rust, which keeps the
+	 * frame setup off its repeat path. */
+	return stopwatch_touch_hit(p->index, *(unsigned long *)kernel_stack_pointer(regs),
+				   READ_ONCE(jiffies), live);
+}
+NOKPROBE_SYMBOL(sw_touch_handler);
+
+void stopwatch_set_cpu_live(u32 cpu, const void *live)
+{
+	if (cpu < nr_cpu_ids && cpu_possible(cpu))
+		per_cpu(sw_live, cpu) = live;
+}
+
+void stopwatch_clear_cpu_live(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		per_cpu(sw_live, cpu) = NULL;
+}
 
 /*
  * Paired probes: one kretprobe whose entry handler sees the call and whose
@@ -228,12 +288,14 @@ static void sw_post_handler(struct kprobe *kp, struct pt_regs *regs, unsigned lo
 }
 NOKPROBE_SYMBOL(sw_post_handler);
 
-int stopwatch_probe_register(u32 index, const char *symbol, bool paired, bool irqs_off)
+int stopwatch_probe_register(u32 index, const char *symbol, u32 kind)
 {
+	bool paired = kind == SW_PROBE_PAIRED;
+	bool irqs_off = kind == SW_PROBE_IRQS_OFF;
 	struct sw_probe *p;
 	int ret;
 
-	if (index >= SW_MAX_PROBES)
+	if (index >= SW_MAX_PROBES || kind > SW_PROBE_TOUCH)
 		return -EINVAL;
 	p = &sw_probes[index];
 	if (p->registered)
@@ -250,7 +312,8 @@ int stopwatch_probe_register(u32 index, const char *symbol, bool paired, bool ir
 		p->krp.maxactive = 2 * num_possible_cpus();
 		ret = register_kretprobe(&p->krp);
 	} else {
-		p->krp.kp.pre_handler = sw_entry_handler;
+		p->krp.kp.pre_handler =
+			kind == SW_PROBE_TOUCH ? sw_touch_handler : sw_entry_handler;
 		if (irqs_off)
 			p->krp.kp.post_handler = sw_post_handler;
 		ret = register_kprobe(&p->krp.kp);

@@ -14,7 +14,10 @@ struct sw_multi_stop_view;
 struct sw_params;
 
 void stopwatch_params(struct sw_params *out);
-int stopwatch_probe_register(u32 index, const char *symbol, bool paired, bool irqs_off);
+int stopwatch_probe_register(u32 index, const char *symbol, u32 kind);
+void stopwatch_set_cpu_live(u32 cpu, const void *live);
+u32 stopwatch_current_pid(void);
+void stopwatch_clear_cpu_live(void);
 void stopwatch_probe_unregister(u32 index);
 u64 stopwatch_probe_nmissed(u32 index);
 void stopwatch_read_multi_stop(const void *msdata, struct sw_multi_stop_view *out);
@@ -32,6 +35,7 @@ void stopwatch_console_stop(void);
 
 /* Implemented in Rust (probes.rs); called from probe context. */
 void stopwatch_probe_hit(u32 index, struct sw_hit *hit);
+int stopwatch_touch_hit(unsigned long index, u64 caller, u64 jiffies, const void *live);
 /* Implemented in Rust (console.rs): the irq_works, the backtrace IPI and
  * the panic notifier. */
 void stopwatch_console_warning(bool fallback);

@@ -363,7 +363,7 @@ fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
             f,
             "probe={:?} kind={} hits={hits} nmissed={nmissed}",
             spec.symbol,
-            if spec.paired { "kretprobe" } else { "kprobe" }
+            spec.kind.api()
         )?;
     }
     writeln!(

@@ -19,6 +19,8 @@ pub(crate) const MAX_PROBES: usize = 16;
 
 const _: () = assert!(core::mem::align_of::<CpuLive>() == CACHE_LINE);
 
+/// `touch_source` of a CPU no touch has been seen on.
+pub(crate) const NO_TOUCH: u32 = u32::MAX;
 /// `stop_state` of a CPU not inside `multi_cpu_stop()`.
 pub(crate) const NOT_IN_STOP: u32 = u32::MAX;
 /// Soft-lockup threshold assumed until the watchdog's period is measured:
@@ -46,7 +48,9 @@ pub(crate) struct StopPosition {
 pub(crate) struct CpuLive {
     /// Last `touch_*softlockup_watchdog*()` affecting this CPU (0: none).
     pub(crate) touch_ns: AtomicU64,
-    /// Its [`TouchSource`] as a number.
+    /// Its [`TouchSource`] as a number ([`NO_TOUCH`] before the first).
+    ///
+    /// [`TouchSource`]: super::record::TouchSource
     pub(crate) touch_source: AtomicU32,
     /// Its caller.
     pub(crate) touch_caller: AtomicU64,
@@ -104,7 +108,7 @@ impl CpuLive {
     pub(crate) fn new() -> Self {
         Self {
             touch_ns: AtomicU64::new(0),
-            touch_source: AtomicU32::new(0),
+            touch_source: AtomicU32::new(NO_TOUCH),
             touch_caller: AtomicU64::new(0),
             touch_jiffies: AtomicU64::new(0),
             work_ns: AtomicU64::new(0),
@@ -168,6 +172,31 @@ impl CpuLive {
             self.check_comm[0].load(Relaxed),
             self.check_comm[1].load(Relaxed),
         ])
+    }
+
+    /// Whether a touch by `caller` through `source` (a `TouchSource` as a
+    /// number) at `jiffies` repeats this CPU's latest one: same caller,
+    /// same touch function, same jiffy. Such a touch changes nothing the
+    /// live state or the ring would show (the latest touch time is kept at
+    /// most one jiffy old), so it is only counted ([`CpuLive::coalesce`]).
+    ///
+    /// Before the first touch `touch_source` is [`NO_TOUCH`], which no
+    /// source is: nothing repeats.
+    #[inline(always)]
+    pub(crate) fn repeats_touch(&self, jiffies: u64, caller: u64, source: u32) -> bool {
+        self.touch_jiffies.load(Relaxed) == jiffies
+            && self.touch_caller.load(Relaxed) == caller
+            && self.touch_source.load(Relaxed) == source
+    }
+
+    /// Counts a touch through probe slot `index` that
+    /// [`CpuLive::repeats_touch`]: a hit and a coalesced touch.
+    #[inline(always)]
+    pub(crate) fn coalesce(&self, index: usize) {
+        if let Some(h) = self.hits.get(index) {
+            bump(h);
+        }
+        bump(&self.coalesced);
     }
 
     /// Hits of the probes in `mask` (bit `i`: probe slot `i`).
@@ -242,6 +271,26 @@ mod tests {
             assert_eq!(start % CACHE_LINE, 0);
             assert_eq!(end % CACHE_LINE, 0);
         }
+    }
+
+    #[test]
+    fn a_touch_repeats_only_the_same_caller_source_and_jiffy() {
+        let live = CpuLive::new();
+        // Before any touch nothing repeats, not even caller 0 at jiffy 0.
+        assert!(!live.repeats_touch(0, 0, 0));
+        live.touch_jiffies.store(100, Relaxed);
+        live.touch_caller.store(0xabc, Relaxed);
+        live.touch_source.store(2, Relaxed);
+        assert!(live.repeats_touch(100, 0xabc, 2));
+        assert!(!live.repeats_touch(101, 0xabc, 2));
+        assert!(!live.repeats_touch(100, 0xabd, 2));
+        assert!(!live.repeats_touch(100, 0xabc, 1));
+        live.coalesce(3);
+        live.coalesce(3);
+        live.coalesce(MAX_PROBES);
+        assert_eq!(live.hits[3].load(Relaxed), 2);
+        assert_eq!(live.hits_of(!0), 2);
+        assert_eq!(live.coalesced.load(Relaxed), 3);
     }
 
     #[test]

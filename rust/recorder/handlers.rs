@@ -75,22 +75,19 @@ impl Recorder {
         Some(live)
     }
 
-    /// A `touch_*softlockup_watchdog*()` call: the hottest path, inlined
-    /// into the dispatch (every call and return costs under TCG too).
+    /// A `touch_*softlockup_watchdog*()` call that needs more than a count.
     ///
-    /// A touch from the same caller and source as the previous one on this
-    /// CPU, within the same jiffy, only counts as coalesced: no clock read,
-    /// and the live touch time stays that of the first one (at most one
-    /// jiffy old). Otherwise the clock is read, the live state updated, and
-    /// a record written unless the same caller was recorded less than
-    /// [`TOUCH_RECORD_GAP_NS`] ago.
-    #[inline(always)]
+    /// A touch that repeats the CPU's latest one (`CpuLive::repeats_touch`:
+    /// same caller and source, same jiffy) only counts as coalesced: no
+    /// clock read, and the live touch time stays that of the first one (at
+    /// most one jiffy old). The plain, sched and sync touch probes ask that
+    /// before a [`Hit`] is even filled (`crate::probes::stopwatch_touch_hit`);
+    /// asking again here keeps this function right on its own. Otherwise
+    /// the clock is read, the live state updated, and a record written
+    /// unless the same caller was recorded less than [`TOUCH_RECORD_GAP_NS`]
+    /// ago.
     pub(crate) fn on_touch(&self, live: &CpuLive, hit: &mut Hit, source: TouchSource) {
-        if source != TouchSource::All
-            && live.touch_jiffies.load(Relaxed) == hit.jiffies
-            && live.touch_caller.load(Relaxed) == hit.caller
-            && live.touch_source.load(Relaxed) == source as u32
-            && live.touch_ns.load(Relaxed) != 0
+        if source != TouchSource::All && live.repeats_touch(hit.jiffies, hit.caller, source as u32)
         {
             bump(&live.coalesced);
             return;
