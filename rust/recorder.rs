@@ -353,12 +353,13 @@ impl Recorder {
     /// read in place; yields the CPU every [`YIELD_EVERY`] records.
     pub(crate) fn for_each_record(&self, mut each: impl FnMut(&Record) -> Result) -> Result {
         let mut reader = self.reader()?;
+        let mut cpu = services::Yielder::new();
         let mut n = 0u32;
         while let Some(rec) = self.read_next(&mut reader) {
             each(&rec)?;
             n = n.wrapping_add(1);
             if n % YIELD_EVERY == 0 {
-                services::cond_resched();
+                cpu.yield_now();
             }
         }
         Ok(())

@@ -36,6 +36,8 @@ int stopwatch_debugfs_file(struct dentry *dir, const char *name, const void *fil
 void stopwatch_debugfs_remove(struct dentry *dir);
 int stopwatch_seq_write(struct seq_file *m, const u8 *buf, size_t len);
 void stopwatch_cond_resched(void);
+void stopwatch_note_hold(u64 ns);
+u64 stopwatch_longest_hold_ns(void);
 u64 stopwatch_now_ns(void);
 u64 stopwatch_printk_clock_ns(void);
 unsigned long stopwatch_msecs_to_jiffies(u32 ms);
@@ -126,31 +128,71 @@ static const struct file_operations sw_file_fops = {
 };
 
 /*
+ * Readers run in process context on a CPU that a stopper may need; on a
+ * kernel without forced preemption they keep it until they yield. They
+ * yield often (stream files between items, the analysis behind `stops`
+ * every 1024 records) and note how long they ran between two yields: the
+ * longest such stretch since load is in `stats`, so "reading never holds
+ * a CPU for long" is a number anyone can check.
+ */
+static u64 sw_longest_hold_ns;
+
+void stopwatch_note_hold(u64 ns)
+{
+	u64 old = READ_ONCE(sw_longest_hold_ns);
+
+	while (ns > old && !try_cmpxchg64(&sw_longest_hold_ns, &old, ns))
+		;
+}
+
+u64 stopwatch_longest_hold_ns(void)
+{
+	return READ_ONCE(sw_longest_hold_ns);
+}
+
+/*
  * Stream files: read item by item through a seq_file iterator, the state
  * (Rust's, opaque here) made at open and kept until release. One read()
  * shows as many items as fit; an item too big for the buffer is shown
  * again, alone, into a bigger one; nothing is computed twice, memory does
  * not grow with the output, and the reader yields the CPU between items.
  */
+struct sw_stream {
+	/* Rust's state, from stopwatch_stream_open(). */
+	void *state;
+	/* When the reader's current stretch on the CPU began. */
+	u64 since_ns;
+};
+
 static void *sw_stream_start(struct seq_file *m, loff_t *pos)
 {
-	return stopwatch_stream_seek(m->private, *pos) ? m->private : NULL;
+	struct sw_stream *s = m->private;
+
+	s->since_ns = ktime_get_mono_fast_ns();
+	return stopwatch_stream_seek(s->state, *pos) ? s : NULL;
 }
 
 static void *sw_stream_next(struct seq_file *m, void *v, loff_t *pos)
 {
+	struct sw_stream *s = m->private;
+
 	++*pos;
+	stopwatch_note_hold(ktime_get_mono_fast_ns() - s->since_ns);
 	cond_resched();
-	return stopwatch_stream_advance(m->private) ? m->private : NULL;
+	s->since_ns = ktime_get_mono_fast_ns();
+	return stopwatch_stream_advance(s->state) ? s : NULL;
 }
 
 static void sw_stream_stop(struct seq_file *m, void *v)
 {
+	struct sw_stream *s = m->private;
+
+	stopwatch_note_hold(ktime_get_mono_fast_ns() - s->since_ns);
 }
 
 static int sw_stream_show(struct seq_file *m, void *v)
 {
-	int ret = stopwatch_stream_show(m, v);
+	int ret = stopwatch_stream_show(m, ((struct sw_stream *)v)->state);
 
 	/* Out of room: seq_read() shows this item again, into a bigger buffer. */
 	if (ret && seq_has_overflowed(m))
@@ -167,25 +209,27 @@ static const struct seq_operations sw_stream_ops = {
 
 static int sw_stream_open(struct inode *inode, struct file *file)
 {
-	void *stream;
-	int ret;
+	struct sw_stream *s;
+	void *state;
 
-	stream = stopwatch_stream_open(inode->i_private);
-	if (!stream)
+	state = stopwatch_stream_open(inode->i_private);
+	if (!state)
 		return -ENOMEM;
-	ret = seq_open(file, &sw_stream_ops);
-	if (ret) {
-		stopwatch_stream_release(stream);
-		return ret;
+	s = __seq_open_private(file, &sw_stream_ops, sizeof(*s));
+	if (!s) {
+		stopwatch_stream_release(state);
+		return -ENOMEM;
 	}
-	((struct seq_file *)file->private_data)->private = stream;
+	s->state = state;
 	return 0;
 }
 
 static int sw_stream_release(struct inode *inode, struct file *file)
 {
-	stopwatch_stream_release(((struct seq_file *)file->private_data)->private);
-	return seq_release(inode, file);
+	struct sw_stream *s = ((struct seq_file *)file->private_data)->private;
+
+	stopwatch_stream_release(s->state);
+	return seq_release_private(inode, file);
 }
 
 static const struct file_operations sw_stream_fops = {

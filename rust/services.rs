@@ -31,6 +31,8 @@ mod ffi {
         pub(super) fn stopwatch_debugfs_remove(dir: *mut c_void);
         pub(super) fn stopwatch_seq_write(m: *mut c_void, buf: *const u8, len: usize) -> c_int;
         pub(super) fn stopwatch_cond_resched();
+        pub(super) fn stopwatch_note_hold(ns: u64);
+        pub(super) fn stopwatch_longest_hold_ns() -> u64;
         pub(super) fn stopwatch_now_ns() -> u64;
         pub(super) fn stopwatch_printk_clock_ns() -> u64;
         pub(super) fn stopwatch_msecs_to_jiffies(ms: u32) -> core::ffi::c_ulong;
@@ -350,6 +352,44 @@ impl fmt::Display for Showing<'_> {
 pub(crate) fn cond_resched() {
     // SAFETY: no preconditions beyond process context, the caller's.
     unsafe { ffi::stopwatch_cond_resched() }
+}
+
+/// A reader's stretches on the CPU between yields, measured: the longest
+/// of any reader since load is [`longest_hold_ns`] (the stream files
+/// measure theirs in C the same way).
+pub(crate) struct Yielder {
+    /// When the current stretch began.
+    since_ns: u64,
+}
+
+impl Yielder {
+    /// Starts measuring now.
+    pub(crate) fn new() -> Self {
+        Self { since_ns: now_ns() }
+    }
+
+    /// Ends the stretch so far and lets the scheduler run something else
+    /// (process context only).
+    pub(crate) fn yield_now(&mut self) {
+        // SAFETY: no preconditions.
+        unsafe { ffi::stopwatch_note_hold(now_ns().saturating_sub(self.since_ns)) };
+        cond_resched();
+        self.since_ns = now_ns();
+    }
+}
+
+impl Drop for Yielder {
+    fn drop(&mut self) {
+        // SAFETY: no preconditions.
+        unsafe { ffi::stopwatch_note_hold(now_ns().saturating_sub(self.since_ns)) };
+    }
+}
+
+/// The longest any reader of this module's files ran on a CPU between two
+/// yields, since load (ns).
+pub(crate) fn longest_hold_ns() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_longest_hold_ns() }
 }
 
 /// A Rust-ABI dispatch function stored for C (`struct sw_file`).

@@ -370,5 +370,13 @@ fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
         f,
         "total written={written} overwritten={overwritten} in_ring={} coalesced={coalesced} missed={missed} torn={torn}",
         written - overwritten
+    )?;
+    // The longest a reader of these files kept its CPU without yielding.
+    let hold_ns = services::longest_hold_ns();
+    writeln!(
+        f,
+        "reading longest_hold_us={}.{:03}",
+        hold_ns / 1000,
+        hold_ns % 1000
     )
 }
