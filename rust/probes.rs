@@ -164,19 +164,6 @@ pub(crate) const TOUCH_PROBES: u32 = {
     mask
 };
 
-// Each `ProbeKind::Touch` probe sits in the slot numbered like its source,
-// so the slot `stopwatch_touch_hit` gets is the source it compares (no
-// table lookup on the hottest path).
-const _: () = {
-    let mut i = 0;
-    while i < PROBES.len() {
-        if let (ProbeKind::Touch, Handler::Touch(source)) = (PROBES[i].kind, PROBES[i].handler) {
-            assert!(source as usize == i, "a touch probe's slot is its source");
-        }
-        i += 1;
-    }
-};
-
 /// A symbol no kernel has, for the `test_missing_probe` parameter.
 const MISSING_SYMBOL: &CStr = c"stopwatch_test_no_such_symbol";
 
@@ -231,7 +218,7 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
 
 /// Called by the C seam for every hit of a [`ProbeKind::Touch`] probe,
 /// instead of filling in a [`Hit`]: a touch that repeats this CPU's latest
-/// one (`CpuLive::repeats_touch`) is counted and that is all it costs (no
+/// one (`CpuLive::repeats_touch`: same caller, same jiffy) is counted and that is all it costs (no
 /// clock read, no `Hit`); the others go on to [`stopwatch_probe_hit`] as
 /// any entry hit would. Returns 0, the pre-handler's return value ("regs
 /// unchanged"): returning after the slow path's call, rather than ending
@@ -239,13 +226,14 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
 ///
 /// This is what stopwatch adds to a `touch_softlockup_watchdog()` call in
 /// a loop (`make bench`): a per-CPU pointer, jiffies and the return
-/// address in the seam, three compares and two counters here.
+/// address in the seam, two compares and two counters here.
 ///
 /// # Safety
 ///
 /// `live` is the state the seam was given for the current CPU
-/// (`seam::set_cpu_live`), `index` the probe's slot; called from a probe
-/// handler (preemption disabled) on entry to a function with no arguments.
+/// (`seam::set_cpu_live`), or [`SINK_LIVE`]; `index` is the probe's slot;
+/// called from a probe handler (preemption disabled) on entry to a
+/// function with no arguments.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn stopwatch_touch_hit(
     index: usize,
@@ -255,19 +243,26 @@ pub(crate) unsafe extern "C" fn stopwatch_touch_hit(
 ) -> i32 {
     // SAFETY: guaranteed by the caller: `Probes::register` gives the seam
     // pointers into the recorder's `cpus`, which outlives every probe, and
-    // takes them back only after every probe is unregistered.
+    // takes them back (for `SINK_LIVE`, which lives forever) only after
+    // every probe is unregistered.
     let live = unsafe { &*live.cast::<CpuLive>() };
     // Slots are below MAX_PROBES (a power of two): the mask only spares a
-    // bounds check. A touch probe's slot is its source's number (checked
-    // at compile time below `PROBES`).
+    // bounds check.
     let slot = index % MAX_PROBES;
-    if live.repeats_touch(jiffies, caller, slot as u32) {
+    if live.repeats_touch(jiffies, caller) {
         live.coalesce(slot);
     } else {
         touch_in_full(slot as u32, caller, jiffies);
     }
     0
 }
+
+/// The live state the seam's per-CPU pointers start as and return to while
+/// no recorder's is set: the touch handler always has one to hand over,
+/// with no check on its hot path. Only a touch probe hit with no recorder
+/// set could count repeats in it, and none is registered then.
+#[export_name = "stopwatch_sink_live"]
+static SINK_LIVE: CpuLive = CpuLive::new();
 
 /// A touch that is not a repeat: the hit an entry handler would have made,
 /// through the common dispatch. Out of line, so the repeat path stays a

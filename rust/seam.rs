@@ -233,8 +233,8 @@ pub(crate) unsafe fn set_cpu_live(cpu: usize, live: &CpuLive) {
     unsafe { ffi::stopwatch_set_cpu_live(cpu, core::ptr::from_ref(live).cast()) }
 }
 
-/// Forgets every CPU's live state pointer (see [`set_cpu_live`]): the touch
-/// handlers then hand every hit to `stopwatch_probe_hit`.
+/// Points every CPU's live state pointer (see [`set_cpu_live`]) back to
+/// the sink state (`crate::probes::SINK_LIVE`), which lives forever.
 pub(crate) fn clear_cpu_live() {
     // SAFETY: no preconditions: stores NULL for every possible CPU.
     unsafe { ffi::stopwatch_clear_cpu_live() }

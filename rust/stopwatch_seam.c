@@ -177,9 +177,8 @@ notrace u32 stopwatch_current_pid(void)
 }
 NOKPROBE_SYMBOL(stopwatch_current_pid);
 
-/* Entry-only probes. (Not inlined into sw_touch_handler(): its frame, the
- * struct sw_hit, is only for the hits that need it.) */
-static noinline notrace int sw_entry_handler(struct kprobe *kp, struct pt_regs *regs)
+/* Entry-only probes. */
+static notrace int sw_entry_handler(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct sw_probe *p = container_of(kp, struct sw_probe, krp.kp);
 	struct sw_hit hit;
@@ -196,26 +195,24 @@ NOKPROBE_SYMBOL(sw_entry_handler);
  * stopwatch has). It fills in no struct sw_hit: the touch functions take
  * no arguments, and Rust (stopwatch_touch_hit) needs only the CPU's live
  * state, jiffies and the caller to tell whether the touch repeats the
- * CPU's latest one (same caller and function, same jiffy), which it only
- * counts; it makes the hit of any other touch itself. sw_live is set for
- * every possible CPU before the probes are registered and cleared after
- * they are unregistered (probes.rs); NULL would send the hit the entry
- * handler's way.
+ * CPU's latest one (same caller, same jiffy), which it only counts; it
+ * makes the hit of any other touch itself. sw_live points to the
+ * recorder's state of each CPU from before the probes are registered
+ * until after they are unregistered (probes.rs), and to Rust's sink
+ * state otherwise: never NULL, so the handler checks nothing.
  */
-static DEFINE_PER_CPU(const void *, sw_live);
+extern const char stopwatch_sink_live[];
+static DEFINE_PER_CPU(const void *, sw_live) = stopwatch_sink_live;
 
 static notrace int sw_touch_handler(struct kprobe *kp, struct pt_regs *regs)
 {
 	const struct sw_probe *p = container_of(kp, struct sw_probe, krp.kp);
-	const void *live = this_cpu_read(sw_live);
 
-	if (unlikely(!live))
-		return sw_entry_handler(kp, regs);
 	/* The argument order spares moves: each is computed in its register.
 	 * The pre-handler's return value (0) comes from Rust, which keeps the
 	 * frame setup off its repeat path. */
 	return stopwatch_touch_hit(p->index, *(unsigned long *)kernel_stack_pointer(regs),
-				   READ_ONCE(jiffies), live);
+				   READ_ONCE(jiffies), this_cpu_read(sw_live));
 }
 NOKPROBE_SYMBOL(sw_touch_handler);
 
@@ -230,7 +227,7 @@ void stopwatch_clear_cpu_live(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		per_cpu(sw_live, cpu) = NULL;
+		per_cpu(sw_live, cpu) = stopwatch_sink_live;
 }
 
 /*

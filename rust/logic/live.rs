@@ -19,8 +19,6 @@ pub(crate) const MAX_PROBES: usize = 16;
 
 const _: () = assert!(core::mem::align_of::<CpuLive>() == CACHE_LINE);
 
-/// `touch_source` of a CPU no touch has been seen on.
-pub(crate) const NO_TOUCH: u32 = u32::MAX;
 /// `stop_state` of a CPU not inside `multi_cpu_stop()`.
 pub(crate) const NOT_IN_STOP: u32 = u32::MAX;
 /// Soft-lockup threshold assumed until the watchdog's period is measured:
@@ -48,7 +46,7 @@ pub(crate) struct StopPosition {
 pub(crate) struct CpuLive {
     /// Last `touch_*softlockup_watchdog*()` affecting this CPU (0: none).
     pub(crate) touch_ns: AtomicU64,
-    /// Its [`TouchSource`] as a number ([`NO_TOUCH`] before the first).
+    /// Its [`TouchSource`] as a number.
     ///
     /// [`TouchSource`]: super::record::TouchSource
     pub(crate) touch_source: AtomicU32,
@@ -105,10 +103,10 @@ pub(crate) struct CpuLive {
 
 impl CpuLive {
     /// A CPU nothing has been seen on.
-    pub(crate) fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             touch_ns: AtomicU64::new(0),
-            touch_source: AtomicU32::new(NO_TOUCH),
+            touch_source: AtomicU32::new(0),
             touch_caller: AtomicU64::new(0),
             touch_jiffies: AtomicU64::new(0),
             work_ns: AtomicU64::new(0),
@@ -174,19 +172,18 @@ impl CpuLive {
         ])
     }
 
-    /// Whether a touch by `caller` through `source` (a `TouchSource` as a
-    /// number) at `jiffies` repeats this CPU's latest one: same caller,
-    /// same touch function, same jiffy. Such a touch changes nothing the
-    /// live state or the ring would show (the latest touch time is kept at
-    /// most one jiffy old), so it is only counted ([`CpuLive::coalesce`]).
+    /// Whether a touch returning to `caller` at `jiffies` repeats this
+    /// CPU's latest one: same caller, same jiffy. (A call site calls one
+    /// touch function, so the caller names the source too.) Such a touch
+    /// changes nothing the live state or the ring would show (the latest
+    /// touch time is kept at most one jiffy old; the ring's rate limit is
+    /// by caller as well), so it is only counted ([`CpuLive::coalesce`]).
     ///
-    /// Before the first touch `touch_source` is [`NO_TOUCH`], which no
-    /// source is: nothing repeats.
+    /// No return address is 0, the `touch_caller` of a CPU not touched yet:
+    /// before the first touch nothing repeats.
     #[inline(always)]
-    pub(crate) fn repeats_touch(&self, jiffies: u64, caller: u64, source: u32) -> bool {
-        self.touch_jiffies.load(Relaxed) == jiffies
-            && self.touch_caller.load(Relaxed) == caller
-            && self.touch_source.load(Relaxed) == source
+    pub(crate) fn repeats_touch(&self, jiffies: u64, caller: u64) -> bool {
+        self.touch_jiffies.load(Relaxed) == jiffies && self.touch_caller.load(Relaxed) == caller
     }
 
     /// Counts a touch through probe slot `index` that
@@ -274,17 +271,15 @@ mod tests {
     }
 
     #[test]
-    fn a_touch_repeats_only_the_same_caller_source_and_jiffy() {
+    fn a_touch_repeats_only_the_same_caller_and_jiffy() {
         let live = CpuLive::new();
-        // Before any touch nothing repeats, not even caller 0 at jiffy 0.
-        assert!(!live.repeats_touch(0, 0, 0));
+        // Before any touch nothing repeats, at any jiffy.
+        assert!(!live.repeats_touch(0, 0xabc));
         live.touch_jiffies.store(100, Relaxed);
         live.touch_caller.store(0xabc, Relaxed);
-        live.touch_source.store(2, Relaxed);
-        assert!(live.repeats_touch(100, 0xabc, 2));
-        assert!(!live.repeats_touch(101, 0xabc, 2));
-        assert!(!live.repeats_touch(100, 0xabd, 2));
-        assert!(!live.repeats_touch(100, 0xabc, 1));
+        assert!(live.repeats_touch(100, 0xabc));
+        assert!(!live.repeats_touch(101, 0xabc));
+        assert!(!live.repeats_touch(100, 0xabd));
         live.coalesce(3);
         live.coalesce(3);
         live.coalesce(MAX_PROBES);

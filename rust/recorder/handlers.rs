@@ -78,7 +78,7 @@ impl Recorder {
     /// A `touch_*softlockup_watchdog*()` call that needs more than a count.
     ///
     /// A touch that repeats the CPU's latest one (`CpuLive::repeats_touch`:
-    /// same caller and source, same jiffy) only counts as coalesced: no
+    /// same caller, same jiffy) only counts as coalesced: no
     /// clock read, and the live touch time stays that of the first one (at
     /// most one jiffy old). The plain, sched and sync touch probes ask that
     /// before a [`Hit`] is even filled (`crate::probes::stopwatch_touch_hit`);
@@ -87,8 +87,7 @@ impl Recorder {
     /// unless the same caller was recorded less than [`TOUCH_RECORD_GAP_NS`]
     /// ago.
     pub(crate) fn on_touch(&self, live: &CpuLive, hit: &mut Hit, source: TouchSource) {
-        if source != TouchSource::All && live.repeats_touch(hit.jiffies, hit.caller, source as u32)
-        {
+        if source != TouchSource::All && live.repeats_touch(hit.jiffies, hit.caller) {
             bump(&live.coalesced);
             return;
         }
