@@ -7,7 +7,7 @@
 #   make run        boot the test kernel and replay the incident
 #                   (REPRODUCE_ARGS='--hog-cpu 1 ...': see scripts/reproduce --help)
 #   make test       run every test; ends with `N passed, M failed`
-#   make bench      ns per watchdog touch: no probe, bare kprobe, stopwatch
+#   make bench      cost next to a bare kprobe and ftrace: touches, stop_machine(), reading
 #   make kernel     fetch, configure and build the test kernel only
 #   make deps       install the toolchain and packages
 #   make clippy     build the modules with CLIPPY=1

@@ -1,22 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Benchmark helper: times `touch_softlockup_watchdog()` calls, and can put
-//! a bare kprobe (empty handler) on it, so `scripts/bench` can compare no
-//! probe, a bare kprobe and stopwatch in one boot; and times record writes
-//! to stopwatch's own ring (`rust/ring.rs`, the same file) against the
-//! kernel's `ring_buffer_write()`.
+//! Benchmark helper: times the calls stopwatch probes, so `scripts/bench`
+//! can compare no probe, a bare kprobe, ftrace and stopwatch in one boot:
+//! `touch_softlockup_watchdog()`, `touch_softlockup_watchdog_sync()` and
+//! `stop_machine()`, with bare probes (empty handlers) it can put where
+//! stopwatch puts its own; and times record writes to stopwatch's own ring
+//! (`rust/logic/ring.rs`, the same file) against the kernel's
+//! `ring_buffer_write()`.
 //!
 //! `/sys/kernel/debug/stopwatch_bench/`:
-//! - `bare` (w): `1` registers the bare kprobe, `0` removes it.
-//! - `run` (w): `N` makes N calls (1000..=10000000), in chunks of 10000
-//!   with preemption disabled, and keeps the time per call.
+//! - `bare` (w): bare probes (empty handlers) placed as stopwatch places
+//!   its own: `1` on the two touch functions timed, `2` on the
+//!   `stop_machine()` path; `0` removes them.
+//! - `run` (w): `N` makes N `touch_softlockup_watchdog()` calls
+//!   (1000..=10000000) from one call site, in chunks of 10000 with
+//!   preemption disabled, and keeps the time per call.
+//! - `run_alternate` (w): `N` such calls from two call sites in turn, so no
+//!   touch repeats the one before (stopwatch records each).
+//! - `run_sync` (w): `N` `touch_softlockup_watchdog_sync()` calls.
+//! - `stop_machine` (w): `N` round trips (1..=10000) of `stop_machine()`
+//!   with an empty function on every online CPU.
 //! - `ring_write` (w): `N` writes N 32-byte records, each stamped with
 //!   `ktime_get_mono_fast_ns()` as the probes do, to a stopwatch ring.
 //! - `rb_write` (w): `N` writes N 32-byte events to an overwriting kernel
 //!   `ring_buffer` (which stamps them with its own clock).
 //! - `result` (r): `ops=N ns_per_op=X.XXX` of the last of these.
+//! - `clock` (r): `ktime_get_mono_fast_ns()` now, for the guest to time
+//!   reads of files (under `-icount` the guest clock counts instructions).
+//! - `probe_try` (rw), for the tests: writing a hex address tries a kprobe
+//!   there (registered and unregistered again); reading gives `ret=` 0 or
+//!   the -errno of `register_kprobe()`.
 
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
 
 #[expect(dead_code, reason = "each module uses a part of the shared services")]
@@ -39,7 +54,7 @@ module! {
 mod ffi {
     extern "C" {
         pub(super) fn touch_softlockup_watchdog();
-        pub(super) fn stopwatch_bench_bare_register() -> i32;
+        pub(super) fn stopwatch_bench_bare_register(set: u32) -> i32;
         pub(super) fn stopwatch_bench_bare_unregister();
         pub(super) fn stopwatch_bench_rb_alloc(bytes_per_cpu: usize) -> *mut core::ffi::c_void;
         pub(super) fn stopwatch_bench_rb_free(rb: *mut core::ffi::c_void);
@@ -48,6 +63,11 @@ mod ffi {
             data: *const core::ffi::c_void,
             len: usize,
         ) -> i32;
+        pub(super) fn stopwatch_bench_touch_pair();
+        pub(super) fn stopwatch_bench_sync_lookup() -> i32;
+        pub(super) fn stopwatch_bench_touch_sync();
+        pub(super) fn stopwatch_bench_stop_machine() -> i32;
+        pub(super) fn stopwatch_bench_probe_try(addr: usize) -> i32;
     }
 }
 
@@ -60,6 +80,8 @@ struct BenchState {
     ops: AtomicU64,
     /// Picoseconds per operation.
     ps_per_op: AtomicU64,
+    /// What the last `probe_try` got.
+    probe_ret: AtomicI32,
     /// A stopwatch ring.
     ring: ring::Ring<KVVec<ring::Slot>>,
     /// A kernel `struct trace_buffer`, overwriting; freed on drop.
@@ -109,8 +131,12 @@ fn read_number(input: &[u8]) -> Result<u64> {
 /// `bare` write.
 fn write_bare(_: &BenchState, input: &[u8]) -> Result {
     match read_number(input)? {
-        // SAFETY: registers a static kprobe with an empty handler.
-        1 => kernel::error::to_result(unsafe { ffi::stopwatch_bench_bare_register() }),
+        set @ (1 | 2) => {
+            // SAFETY: registers static probes with empty handlers (or
+            // refuses with -EBUSY while a set is registered).
+            let err = unsafe { ffi::stopwatch_bench_bare_register(set as u32) };
+            kernel::error::to_result(err)
+        }
         0 => {
             // SAFETY: no-op if not registered.
             unsafe { ffi::stopwatch_bench_bare_unregister() };
@@ -122,14 +148,21 @@ fn write_bare(_: &BenchState, input: &[u8]) -> Result {
 
 /// Times `n` runs of `op` in chunks of 10000 with preemption disabled and
 /// keeps the time per run.
-fn time_ops(st: &BenchState, n: u64, mut op: impl FnMut(u64)) -> Result {
+fn time_ops(st: &BenchState, n: u64, op: impl FnMut(u64)) -> Result {
+    time_calls(st, n, 1, op)
+}
+
+/// Times `n` calls made `per_op` at a time by `op` (`n / per_op` runs), in
+/// chunks of 10000 with preemption disabled, and keeps the time per call.
+fn time_calls(st: &BenchState, n: u64, per_op: u64, mut op: impl FnMut(u64)) -> Result {
     if !(1000..=10_000_000).contains(&n) {
         return Err(EINVAL);
     }
+    let runs = n.checked_div(per_op).ok_or(EINVAL)?;
     let mut total_ns = 0u64;
     let mut done = 0;
-    while done < n {
-        let chunk = (n - done).min(10_000);
+    while done < runs {
+        let chunk = (runs - done).min(10_000);
         // Nothing in this section sleeps.
         let no_preempt = NoPreempt::new();
         let start = services::now_ns();
@@ -140,8 +173,15 @@ fn time_ops(st: &BenchState, n: u64, mut op: impl FnMut(u64)) -> Result {
         drop(no_preempt);
         done += chunk;
     }
-    st.ops.store(n, Relaxed);
-    st.ps_per_op.store(total_ns * 1000 / n, Relaxed);
+    let calls = runs.saturating_mul(per_op);
+    st.ops.store(calls, Relaxed);
+    st.ps_per_op.store(
+        total_ns
+            .saturating_mul(1000)
+            .checked_div(calls)
+            .unwrap_or(0),
+        Relaxed,
+    );
     Ok(())
 }
 
@@ -152,6 +192,46 @@ fn write_run(st: &BenchState, input: &[u8]) -> Result {
         // SAFETY: callable from any context.
         unsafe { ffi::touch_softlockup_watchdog() }
     })
+}
+
+/// `run_alternate` write: time N watchdog touches from two call sites in
+/// turn.
+fn write_run_alternate(st: &BenchState, input: &[u8]) -> Result {
+    let n = read_number(input)?;
+    time_calls(st, n, 2, |_| {
+        // SAFETY: callable from any context.
+        unsafe { ffi::stopwatch_bench_touch_pair() }
+    })
+}
+
+/// `run_sync` write: time N `touch_softlockup_watchdog_sync()` calls.
+fn write_run_sync(st: &BenchState, input: &[u8]) -> Result {
+    let n = read_number(input)?;
+    time_ops(st, n, |_| {
+        // SAFETY: the function was found at load (`Bench::init`); it only
+        // writes this CPU's watchdog state, preemption is disabled.
+        unsafe { ffi::stopwatch_bench_touch_sync() }
+    })
+}
+
+/// `stop_machine` write: time N `stop_machine()` round trips.
+fn write_stop_machine(st: &BenchState, input: &[u8]) -> Result {
+    let n = read_number(input)?;
+    if !(1..=10_000).contains(&n) {
+        return Err(EINVAL);
+    }
+    let start = services::now_ns();
+    for _ in 0..n {
+        // SAFETY: process context (a debugfs write), no lock held.
+        kernel::error::to_result(unsafe { ffi::stopwatch_bench_stop_machine() })?;
+    }
+    let total_ns = services::now_ns().saturating_sub(start);
+    st.ops.store(n, Relaxed);
+    st.ps_per_op.store(
+        total_ns.saturating_mul(1000).checked_div(n).unwrap_or(0),
+        Relaxed,
+    );
+    Ok(())
 }
 
 /// `ring_write` write: time N records into a stopwatch ring.
@@ -187,6 +267,32 @@ fn write_result(st: &BenchState, f: &mut core::fmt::Formatter<'_>) -> core::fmt:
     )
 }
 
+/// `probe_try` write: a kprobe at a hex address, tried.
+fn write_probe_try(st: &BenchState, input: &[u8]) -> Result {
+    let text = input.strip_suffix(b"\n").unwrap_or(input);
+    let text = text.strip_prefix(b"0x").unwrap_or(text);
+    if text.is_empty() || text.len() > 16 || !text.iter().all(u8::is_ascii_hexdigit) {
+        return Err(EINVAL);
+    }
+    let text = core::str::from_utf8(text).map_err(|_| EINVAL)?;
+    let addr = usize::from_str_radix(text, 16).map_err(|_| EINVAL)?;
+    // SAFETY: registering a kprobe with an empty handler is safe at any
+    // address kprobes accepts; it refuses the others.
+    let ret = unsafe { ffi::stopwatch_bench_probe_try(addr) };
+    st.probe_ret.store(ret, Relaxed);
+    Ok(())
+}
+
+/// `probe_try` read.
+fn read_probe_try(st: &BenchState, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    writeln!(f, "ret={}", st.probe_ret.load(Relaxed))
+}
+
+/// `clock` read.
+fn read_clock(_: &BenchState, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    writeln!(f, "{}", services::now_ns())
+}
+
 /// A write-only file.
 const fn write_only(
     name: &'static core::ffi::CStr,
@@ -201,9 +307,12 @@ const fn write_only(
 }
 
 /// `/sys/kernel/debug/stopwatch_bench/`.
-static FILES: [FileSpec<BenchState>; 5] = [
+static FILES: [FileSpec<BenchState>; 10] = [
     write_only(c"bare", write_bare),
     write_only(c"run", write_run),
+    write_only(c"run_alternate", write_run_alternate),
+    write_only(c"run_sync", write_run_sync),
+    write_only(c"stop_machine", write_stop_machine),
     write_only(c"ring_write", write_ring),
     write_only(c"rb_write", write_rb),
     FileSpec {
@@ -212,10 +321,24 @@ static FILES: [FileSpec<BenchState>; 5] = [
         write: None,
         stream: None,
     },
+    FileSpec {
+        name: c"clock",
+        read: Some(read_clock),
+        write: None,
+        stream: None,
+    },
+    FileSpec {
+        name: c"probe_try",
+        read: Some(read_probe_try),
+        write: Some(write_probe_try),
+        stream: None,
+    },
 ];
 
 impl kernel::Module for Bench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: no preconditions; a failure is printed.
+        kernel::error::to_result(unsafe { ffi::stopwatch_bench_sync_lookup() })?;
         // Room for RING_RECORDS events of 32 bytes plus their headers.
         // SAFETY: allocates a new buffer or returns NULL.
         let rb = unsafe { ffi::stopwatch_bench_rb_alloc(RING_RECORDS * 48) };
@@ -231,6 +354,7 @@ impl kernel::Module for Bench {
             BenchState {
                 ops: AtomicU64::new(0),
                 ps_per_op: AtomicU64::new(0),
+                probe_ret: AtomicI32::new(0),
                 ring: ring::Ring::new(slots).map_err(|_| EINVAL)?,
                 rb,
             },

@@ -1,24 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The benchmark's C seam: a bare kprobe (empty pre-handler) on
- * touch_softlockup_watchdog(), the baseline stopwatch is compared with;
- * the kernel's ring_buffer (its header is not in the Rust bindings, and
- * ring_buffer_alloc() is a macro), the alternative to stopwatch's ring;
- * and the services every stopwatch module shares.
+ * The benchmark's C seam: bare probes (empty handlers) placed as
+ * stopwatch places its own, the baseline stopwatch is compared with;
+ * the calls being timed where Rust cannot make them as they must be made
+ * (two distinct call sites, an unexported function, stop_machine(), whose
+ * header is not in the bindings); the kernel's ring_buffer (its header is
+ * not in the Rust bindings, and ring_buffer_alloc() is a macro), the
+ * alternative to stopwatch's ring; and the services every stopwatch
+ * module shares.
  */
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/nmi.h>
 #include <linux/ring_buffer.h>
+#include <linux/stop_machine.h>
 
 #include "../rust/services.c"
 
 MODULE_AUTHOR("stopwatch developers");
 
-int stopwatch_bench_bare_register(void);
+int stopwatch_bench_bare_register(u32 set);
 void stopwatch_bench_bare_unregister(void);
 void *stopwatch_bench_rb_alloc(unsigned long bytes_per_cpu);
 void stopwatch_bench_rb_free(void *rb);
 int stopwatch_bench_rb_write(void *rb, const void *data, unsigned long len);
+void stopwatch_bench_touch_pair(void);
+int stopwatch_bench_sync_lookup(void);
+void stopwatch_bench_touch_sync(void);
+int stopwatch_bench_stop_machine(void);
+int stopwatch_bench_probe_try(unsigned long addr);
 
 static int bare_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -26,34 +36,120 @@ static int bare_pre(struct kprobe *kp, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(bare_pre);
 
-static struct kprobe bare = {
-	.symbol_name = "touch_softlockup_watchdog",
-	.pre_handler = bare_pre,
-};
-static bool bare_registered;
+static void bare_post(struct kprobe *kp, struct pt_regs *regs, unsigned long flags)
+{
+}
+NOKPROBE_SYMBOL(bare_post);
 
-int stopwatch_bench_bare_register(void)
+static int bare_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return 0;
+}
+NOKPROBE_SYMBOL(bare_ret);
+
+/*
+ * Bare probes, empty handlers, placed as stopwatch places its own (see
+ * PROBES in probes.rs): set 1 on the two touch functions timed (an entry
+ * kprobe each); set 2 on the stop_machine() path (kretprobes with an entry
+ * handler on stop_machine_cpuslocked() and multi_cpu_stop(), and an int3
+ * kprobe, kept from jump optimisation by a post handler, on
+ * stop_machine_yield()). What stopwatch costs beyond these is its own.
+ */
+static struct kprobe bare_touch[2];
+static struct kretprobe bare_stop[2];
+static struct kprobe bare_spin;
+static int bare_set;
+
+static int bare_register_touch(void)
+{
+	static const char *const symbols[] = {
+		"touch_softlockup_watchdog", "touch_softlockup_watchdog_sync",
+	};
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(bare_touch); i++) {
+		/* A kprobe cannot be registered twice: start from a clean one. */
+		bare_touch[i] = (struct kprobe){
+			.symbol_name = symbols[i],
+			.pre_handler = bare_pre,
+		};
+		ret = register_kprobe(&bare_touch[i]);
+		if (ret) {
+			while (--i >= 0)
+				unregister_kprobe(&bare_touch[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int bare_register_stop(void)
+{
+	static const char *const symbols[] = {
+		"stop_machine_cpuslocked", "multi_cpu_stop",
+	};
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(bare_stop); i++) {
+		bare_stop[i] = (struct kretprobe){
+			.kp.symbol_name = symbols[i],
+			.entry_handler = bare_ret,
+			.handler = bare_ret,
+			.data_size = 16,
+			.maxactive = 2 * num_possible_cpus(),
+		};
+		ret = register_kretprobe(&bare_stop[i]);
+		if (ret)
+			goto undo;
+	}
+	bare_spin = (struct kprobe){
+		.symbol_name = "stop_machine_yield",
+		.pre_handler = bare_pre,
+		.post_handler = bare_post,
+	};
+	ret = register_kprobe(&bare_spin);
+	if (!ret)
+		return 0;
+undo:
+	while (--i >= 0)
+		unregister_kretprobe(&bare_stop[i]);
+	return ret;
+}
+
+int stopwatch_bench_bare_register(u32 set)
 {
 	int ret;
 
-	if (bare_registered)
+	if (bare_set)
 		return -EBUSY;
-	/* A kprobe cannot be registered twice: start from a clean struct. */
-	bare = (struct kprobe){
-		.symbol_name = "touch_softlockup_watchdog",
-		.pre_handler = bare_pre,
-	};
-	ret = register_kprobe(&bare);
+	switch (set) {
+	case 1:
+		ret = bare_register_touch();
+		break;
+	case 2:
+		ret = bare_register_stop();
+		break;
+	default:
+		return -EINVAL;
+	}
 	if (!ret)
-		bare_registered = true;
+		bare_set = set;
 	return ret;
 }
 
 void stopwatch_bench_bare_unregister(void)
 {
-	if (bare_registered)
-		unregister_kprobe(&bare);
-	bare_registered = false;
+	int i;
+
+	if (bare_set == 1) {
+		for (i = 0; i < ARRAY_SIZE(bare_touch); i++)
+			unregister_kprobe(&bare_touch[i]);
+	} else if (bare_set == 2) {
+		unregister_kprobe(&bare_spin);
+		for (i = 0; i < ARRAY_SIZE(bare_stop); i++)
+			unregister_kretprobe(&bare_stop[i]);
+	}
+	bare_set = 0;
 }
 
 /* An overwriting ring_buffer, like a flight recorder would use. */
@@ -71,4 +167,88 @@ void stopwatch_bench_rb_free(void *rb)
 int stopwatch_bench_rb_write(void *rb, const void *data, unsigned long len)
 {
 	return ring_buffer_write(rb, len, (void *)data);
+}
+
+/*
+ * Two call sites of touch_softlockup_watchdog(). Called one after the
+ * other, every touch comes from another caller than the one before: a
+ * touch stopwatch cannot coalesce, the path it records. barrier() keeps
+ * each call from becoming a tail call, which would give both touches the
+ * same return address.
+ */
+static noinline void bench_touch_a(void)
+{
+	touch_softlockup_watchdog();
+	barrier();
+}
+
+static noinline void bench_touch_b(void)
+{
+	touch_softlockup_watchdog();
+	barrier();
+}
+
+void stopwatch_bench_touch_pair(void)
+{
+	bench_touch_a();
+	bench_touch_b();
+}
+
+/*
+ * touch_softlockup_watchdog_sync() is not exported, but it is traceable
+ * (no notrace), so ftrace's kprobe_events can probe it too: the function
+ * to compare stopwatch with ftrace on. Found through a kprobe's symbol
+ * lookup, as out-of-tree tools find unexported symbols; no kCFI on the
+ * test kernels, and the type is the kernel's.
+ */
+static void (*touch_sync)(void);
+
+int stopwatch_bench_sync_lookup(void)
+{
+	struct kprobe kp = { .symbol_name = "touch_softlockup_watchdog_sync" };
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_err("stopwatch_bench: cannot find touch_softlockup_watchdog_sync: %d\n", ret);
+		return ret;
+	}
+	touch_sync = (void (*)(void))kp.addr;
+	unregister_kprobe(&kp);
+	return 0;
+}
+
+void stopwatch_bench_touch_sync(void)
+{
+	touch_sync();
+}
+
+static int bench_stop_fn(void *arg)
+{
+	return 0;
+}
+
+/* One stop_machine() round trip of an empty function on every online CPU. */
+int stopwatch_bench_stop_machine(void)
+{
+	return stop_machine(bench_stop_fn, NULL, NULL);
+}
+
+/*
+ * For the tests, not the benchmark: tries a kprobe at ADDR (registers it,
+ * with an empty handler, and unregisters it again); 0 or the -errno of
+ * register_kprobe(). The e2e test `probes` tries every function of
+ * stopwatch.ko, all of which kprobes must refuse.
+ */
+int stopwatch_bench_probe_try(unsigned long addr)
+{
+	struct kprobe kp = {
+		.addr = (kprobe_opcode_t *)addr,
+		.pre_handler = bare_pre,
+	};
+	int ret = register_kprobe(&kp);
+
+	if (!ret)
+		unregister_kprobe(&kp);
+	return ret;
 }
