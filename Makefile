@@ -8,6 +8,7 @@
 #                   (REPRODUCE_ARGS='--hog-cpu 1 ...': see scripts/reproduce --help)
 #   make test       run every test; ends with `N passed, M failed`
 #   make bench      cost next to a bare kprobe and ftrace: touches, stop_machine(), reading
+#   make soak       the long soak (load cycles, hotplug, fuzzed controls, ...)
 #   make kernel     fetch, configure and build the test kernel only
 #   make deps       install the toolchain and packages
 #   make clippy     build the modules with CLIPPY=1
@@ -31,7 +32,7 @@ endif
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 RUST_SOURCES := $(shell find rust samples -name '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel deps run test unit bench clippy fmt fmt-check clean help
+.PHONY: all modules kernel deps run test unit bench soak clippy fmt fmt-check clean help
 
 all: modules
 
@@ -58,6 +59,9 @@ unit:
 
 bench: modules
 	@scripts/bench
+
+soak: modules
+	@scripts/soak $(SOAK_ARGS)
 
 # The kernel's own rustfmt settings, from the cached source tree.
 RUSTFMT = rustfmt --edition 2021 --config-path "$$(scripts/kernel source)/.rustfmt.toml"

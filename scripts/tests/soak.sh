@@ -1,0 +1,223 @@
+# End-to-end soak: stopwatch loads into machines in the middle of an
+# incident and must never be the next one. Each part repeats something a
+# user does during one, with counts printed (`SOAK ...` lines), under a
+# 100 Hz stop_machine() storm where it makes sense:
+#   loads     insmod/rmmod cycles, a reader running
+#   hotplug   CPU 3 off and on, recording and reading
+#   resize    buffer_size and clear changed, recording and reading
+#   events    10 M records into 16-record rings: written = overwritten +
+#             in_ring on every CPU, and the records read are the ones held
+#   fuzz      random writes to every control file: only EINVAL, state
+#             unchanged
+#   held      rmmod as a stop_machine() gets held up by the hog
+# `make test` runs it short; `make soak` (scripts/soak) long, with the
+# counts from the environment (SOAK_LOADS, SOAK_HOTPLUG, SOAK_RESIZE,
+# SOAK_EVENTS, SOAK_FUZZ, SOAK_HELD).
+# vm-run: --cpus 4 --mem 1024M --timeout 1800
+
+D=$SW_DEBUGFS
+B=/sys/kernel/debug/stopwatch_bench
+LOADS=${SOAK_LOADS:-10}
+HOTPLUG=${SOAK_HOTPLUG:-5}
+RESIZE=${SOAK_RESIZE:-10}
+EVENTS=${SOAK_EVENTS:-1000000}
+FUZZ=${SOAK_FUZZ:-300}
+HELD=${SOAK_HELD:-3}
+[ "$FUZZ" -ge 2 ] || FUZZ=2
+echo "SOAK counts: loads=$LOADS hotplug=$HOTPLUG resize=$RESIZE events=$EVENTS fuzz=$FUZZ held=$HELD"
+
+# reader_start / reader_stop: a loop reading every stopwatch file, while
+# stopwatch may come and go under it.
+reader_start() {
+	rm -f /tmp/reader-stop
+	(
+		while [ ! -e /tmp/reader-stop ]; do
+			for f in events stops cpus stats; do
+				cat "$D/$f" >/dev/null 2>&1
+			done
+			usleep 20000
+		done
+	) &
+	READER=$!
+}
+reader_stop() {
+	touch /tmp/reader-stop
+	wait "$READER"
+}
+# no_checker_report: dmesg has no BUG, WARNING, Oops, call trace, or
+# KASAN/lockdep/KMEMLEAK report.
+no_checker_report() {
+	! dmesg | grep -E 'BUG|WARNING|Oops|Call Trace|KASAN|lockdep|possible circular|unreferenced object'
+}
+# ring_accounts: on every CPU, written = overwritten + in_ring.
+ring_accounts() {
+	grep '^cpu=' "$D/stats" | while read -r line; do
+		w=$(echo "$line" | sed 's/.* written=\([0-9]*\) .*/\1/')
+		o=$(echo "$line" | sed 's/.* overwritten=\([0-9]*\) .*/\1/')
+		r=$(echo "$line" | sed 's/.* in_ring=\([0-9]*\) .*/\1/')
+		[ $((o + r)) = "$w" ] || { echo "written $w != overwritten $o + in_ring $r: $line"; exit 1; }
+	done
+}
+# total KEY: the sum of KEY=N over the CPUs of `stats`.
+total() { sed -n "s/^cpu=.* $1=\([0-9]*\) .*/\1/p" "$D/stats" | awk '{ s += $1 } END { print s + 0 }'; }
+
+check "storm loads (100 Hz)" insmod /stopwatch/stopwatch_storm.ko period_ms=10
+
+# --- loads: insmod/rmmod cycles under the storm, a reader running.
+reader_start
+# unload: rmmod stopwatch, again while the reader holds a file open (an
+# open debugfs file holds the module); counts the retries.
+unload() {
+	n=0
+	while ! rmmod stopwatch 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -lt 200 ] || return 1
+		usleep 10000
+	done
+	retries=$((retries + n))
+}
+loads() {
+	i=0 retries=0
+	while [ $i -lt "$LOADS" ]; do
+		insmod /stopwatch/stopwatch.ko || { echo "load $i failed"; return 1; }
+		usleep 50000
+		unload || { echo "unload $i failed"; return 1; }
+		i=$((i + 1))
+	done
+	echo "SOAK loads: $i insmod/rmmod cycles under a 100 Hz storm, a reader running ($retries rmmod retries while it held a file open)"
+}
+check "$LOADS load cycles" loads
+reader_stop
+
+# --- hotplug: CPU 3 off and on, recording and reading.
+check "stopwatch loads" insmod /stopwatch/stopwatch.ko
+reader_start
+hotplug() {
+	i=0
+	while [ $i -lt "$HOTPLUG" ]; do
+		echo 0 >/sys/devices/system/cpu/cpu3/online || return 1
+		echo 1 >/sys/devices/system/cpu/cpu3/online || return 1
+		i=$((i + 1))
+	done
+	echo "SOAK hotplug: $i off/on cycles of CPU 3, recording and reading"
+}
+check "$HOTPLUG hotplug cycles" hotplug
+check "no layout error, no missed hit" sh -c "grep -q ' layout_errors=0' $D/stats && grep -q ' missed=0 ' $D/stats"
+
+# --- resize: buffer_size and clear, recording and reading.
+resize() {
+	i=0
+	while [ $i -lt "$RESIZE" ]; do
+		case $((i % 4)) in
+		0) size=16 ;; 1) size=1024 ;; 2) size=64 ;; *) size=4096 ;;
+		esac
+		echo 0 >"$D/enable" && echo $size >"$D/buffer_size" && echo 1 >"$D/enable" || return 1
+		usleep 30000
+		echo 1 >"$D/clear" || return 1
+		usleep 30000
+		grep -q "buffer_size=$size " "$D/stats" || { echo "buffer_size is not $size"; return 1; }
+		i=$((i + 1))
+	done
+	echo "SOAK resize: $i resizes and clears under the storm, a reader running"
+}
+check "$RESIZE resizes and clears" resize
+reader_stop
+check "storm unloads" rmmod stopwatch_storm
+
+# --- events: 10 M records through 16-record rings, every one accounted.
+check "the bench helper loads" insmod /stopwatch/stopwatch_bench.ko
+check "16-record rings" sh -c "echo 0 > $D/enable && echo 16 > $D/buffer_size && echo 1 > $D/enable"
+events() {
+	before=$(total written)
+	# Touches from two call sites in turn: each one is recorded.
+	left=$EVENTS
+	while [ "$left" -gt 0 ]; do
+		n=$left
+		[ "$n" -gt 10000000 ] && n=10000000
+		[ "$n" -lt 1000 ] && n=1000
+		echo $n >$B/run_alternate || return 1
+		left=$((left - n))
+	done
+	echo 0 >"$D/enable"
+	written=$(($(total written) - before))
+	grep '^cpu=' "$D/stats"
+	echo "SOAK events: $written records written into 16-record rings, $(total overwritten) overwritten, $(total in_ring) in the rings"
+	[ "$written" -ge "$EVENTS" ] || { echo "only $written written"; return 1; }
+	ring_accounts
+}
+check "$EVENTS records into 16-record rings: written = overwritten + in_ring per CPU" events
+check "... and events shows exactly what the rings hold" test "$(wc -l <"$D/events")" = "$(total in_ring)"
+check "... none counted torn by reading with recording off" grep -q ' torn=0$' "$D/stats"
+check "the bench helper unloads" rmmod stopwatch_bench
+check "stopwatch unloads" rmmod stopwatch
+
+# --- fuzz: random writes to every control file.
+check "stopwatch loads" insmod /stopwatch/stopwatch.ko
+# state: what the control files set (the first line of stats).
+state() { head -n 1 "$D/stats"; }
+fuzz() {
+	i=0 refused=0 accepted=0 other=0
+	head -c $((FUZZ * 24)) /dev/urandom >/tmp/random
+	while [ $i -lt "$FUZZ" ]; do
+		for f in enable clear buffer_size warn_percent console; do
+			# 1 to 24 bytes: raw random bytes, a random number, or a
+			# random number with random bytes around it.
+			len=$(((i * 7 + ${#f}) % 24 + 1))
+			bytes=$(dd if=/tmp/random bs=1 skip=$(((i * 24) % (FUZZ * 24 - 24))) count=$len 2>/dev/null)
+			number=$(printf '%s' "$bytes" | od -An -tu4 | tr -s ' \n' ' ' | cut -d' ' -f2)
+			case $((i % 3)) in
+			0) input=$bytes ;;
+			1) input=$number ;;
+			*) input="$(printf '%s' "$bytes" | head -c 2)$number" ;;
+			esac
+			was=$(state)
+			# (dd, not a shell builtin, says why a write failed.)
+			if printf '%s' "$input" | dd of="$D/$f" bs=64 conv=notrunc 2>/tmp/err; then
+				accepted=$((accepted + 1))
+			elif grep -q 'Invalid argument' /tmp/err ||
+				{ [ $f = buffer_size ] && grep -q 'busy' /tmp/err; }; then
+				# (A valid size while recording is EBUSY, documented.)
+				refused=$((refused + 1))
+				[ "$(state)" = "$was" ] || { echo "$f: refused '$input' but the state changed: $was -> $(state)"; return 1; }
+			else
+				other=$((other + 1))
+				echo "$f: '$input': $(cat /tmp/err)"
+			fi
+			i=$((i + 1))
+		done
+	done
+	echo "SOAK fuzz: $i random writes, $refused refused with EINVAL (EBUSY for a valid buffer_size while recording), state unchanged, $accepted accepted, $other other errors"
+	[ "$other" = 0 ]
+}
+check "$FUZZ random control writes: only EINVAL, nothing changed" fuzz
+check "stopwatch unloads" rmmod stopwatch
+
+# --- held: rmmod as a stop_machine() gets held up by the hog. While the
+# call waits no task runs (every CPU is in a stopper or in the hog), so
+# rmmod runs before it, or, caught mid-way (probes half unregistered, a
+# kretprobe instance inside multi_cpu_stop()), resumes after it.
+check "the hog loads idle (CPU 2, 1 s runs)" insmod /stopwatch/stopwatch_hog.ko start=0 cpu=2 seconds=1
+check "storm loads (period 50 ms)" insmod /stopwatch/stopwatch_storm.ko period_ms=50
+held() {
+	i=0 retries=0
+	while [ $i -lt "$HELD" ]; do
+		# Console off: the early warning's backtrace is a Call Trace.
+		insmod /stopwatch/stopwatch.ko console=0 warn_percent=100 || return 1
+		usleep 200000
+		echo 1 >/sys/kernel/debug/stopwatch_hog/run
+		unload || { echo "unload $i failed"; return 1; }
+		i=$((i + 1))
+		n=0
+		while ! grep -q "^runs=$i running=0 " /sys/kernel/debug/stopwatch_hog/stats; do
+			n=$((n + 1))
+			[ $n -lt 100 ] || { echo "hog run $i did not end"; return 1; }
+			usleep 50000
+		done
+	done
+	echo "SOAK held: $i rmmods of stopwatch as a stop_machine() got held up by the hog"
+}
+check "$HELD rmmods as a stop_machine() gets held up" held
+check "the storm reported no failed call" sh -c 'rmmod stopwatch_storm && dmesg | grep "stopwatch_storm: stopped:" | tail -n1 | grep -q "errors=0"'
+check "the hog unloads" rmmod stopwatch_hog
+check "no checker report (BUG, WARNING, Oops, KASAN, lockdep, kmemleak)" no_checker_report
+finish
