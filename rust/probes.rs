@@ -150,6 +150,29 @@ pub(crate) const PROBES: [ProbeSpec; 10] = [
 ];
 const _: () = assert!(PROBES.len() <= MAX_PROBES);
 
+// The spin probe (`stop_machine_yield()`) reads the `msdata` that the
+// `multi_cpu_stop()` kretprobe's entry handler stored and only the same
+// call's return handler clears. A call inside `multi_cpu_stop()` while that
+// kretprobe is unregistered never gets its return handler. `Probes::drop`
+// unregisters backwards through `PROBES`, so with the spin probe after the
+// kretprobe here it is gone first, and no spin reads what such a call left
+// (the SAFETY argument of `Recorder::on_cpu_spin` rests on this).
+const _: () = {
+    let mut cpu_stop = usize::MAX;
+    let mut i = 0;
+    while i < PROBES.len() {
+        match PROBES[i].handler {
+            Handler::CpuStop => cpu_stop = i,
+            Handler::CpuSpin => assert!(
+                cpu_stop < i,
+                "the spin probe must come after the multi_cpu_stop() kretprobe"
+            ),
+            _ => {}
+        }
+        i += 1;
+    }
+};
+
 /// The touch probes' slots, bit `i` for `PROBES[i]`: a CPU's touches are
 /// the hits of these (`CpuLive::hits_of`).
 pub(crate) const TOUCH_PROBES: u32 = {
@@ -336,6 +359,8 @@ impl Probes {
 
 impl Drop for Probes {
     fn drop(&mut self) {
+        // Backwards: the spin probe goes before the multi_cpu_stop()
+        // kretprobe whose state it reads (see the assertion under PROBES).
         for index in (0..PROBES.len()).rev() {
             seam::probe_unregister(index);
         }

@@ -238,9 +238,11 @@ void stopwatch_clear_cpu_live(void)
  * entry, even while the probe is being registered. The converse does not
  * hold while it is being removed: a call already inside the function when
  * its kretprobe is unregistered never gets its return handler. That is
- * harmless only because the recorder is freed right after every probe is
- * unregistered (Stopwatch's field order in stopwatch_main.rs), so the
- * state such an entry left is never read again.
+ * harmless only because nothing reads the state such an entry left: the
+ * spin probe, which reads it, is unregistered before this one (the order
+ * of PROBES in probes.rs, asserted there), and the recorder is freed
+ * right after every probe is unregistered (Stopwatch's field order in
+ * stopwatch_main.rs). The soak's `held` part unloads stopwatch that way.
  */
 static int sw_paired_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {

@@ -316,9 +316,14 @@ impl Recorder {
             return;
         }
         // SAFETY: `addr` was stored by the entry handler of the paired
-        // probe on the `multi_cpu_stop()` call we are spinning in (its
-        // return handler clears it, and the cpumask matches), so it is
-        // still live; `state()` reads it fault-safe all the same.
+        // probe on the `multi_cpu_stop()` call we are spinning in, so it
+        // is still live: the return handler of every call whose entry
+        // handler ran clears it, and the cpumask matches. The one call
+        // that returns without its return handler is one inside
+        // `multi_cpu_stop()` while that kretprobe is unregistered; this
+        // probe is unregistered before it (`probes::PROBES` order, checked
+        // at compile time there), so no spin reads what such a call left.
+        // `state()` reads it fault-safe all the same.
         let msdata = unsafe { MultiStopPtr::new(addr) };
         let raw = msdata.state();
         let Some(state) = StopState::from_raw(u64::from(raw)) else {
