@@ -88,12 +88,13 @@ sw_toolchain_id() {
 
 # The config fragments of the selected kernel, in merge order: the common
 # one (STOPWATCH_FRAGMENT overrides it, for tests), the kernel's own, the
-# flavour's.
+# flavour's, the flavour's for this kernel.
 sw_fragments() {
 	printf '%s\n' "${STOPWATCH_FRAGMENT:-$SW_ROOT/.config.fragment}"
 	local f
 	for f in "$SW_ROOT/scripts/config/kernel-$SW_KERNEL.fragment" \
-		"$SW_ROOT/scripts/config/flavour-$SW_FLAVOUR.fragment"; do
+		"$SW_ROOT/scripts/config/flavour-$SW_FLAVOUR.fragment" \
+		"$SW_ROOT/scripts/config/flavour-$SW_FLAVOUR-$SW_KERNEL.fragment"; do
 		[ ! -f "$f" ] || printf '%s\n' "$f"
 	done
 }
@@ -105,7 +106,7 @@ sw_flavours() {
 		echo stock
 		find "$SW_ROOT/scripts/patches" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null
 		find "$SW_ROOT/scripts/config" -name 'flavour-*.fragment' -printf '%f\n' 2>/dev/null |
-			sed 's/^flavour-//; s/\.fragment$//'
+			sed 's/^flavour-//; s/\.fragment$//; s/-[0-9][0-9.]*$//'
 	} | sort -u | paste -sd' ' -
 }
 
