@@ -39,11 +39,14 @@ control_accepted() {
 	[ -n "$addr" ] && [ "$(try_probe "$addr")" = 0 ]
 }
 check "a kprobe on the bench helper's own code is accepted (the control)" control_accepted
-# cleanup_module, in .exit.text, runs once, at rmmod, on no hit path; it
-# is not tried: kallsyms sizes the last function of a module up to the
-# next symbol, and 6.12's kprobe optimiser, decoding that far, faults.
+# Not tried: cleanup_module (.exit.text) and, on a KASAN kernel, the
+# compiler's asan.module_ctor/dtor of the module's .mod.o, which run once,
+# at load or unload, on no hit path. The last of them is the module's last
+# function, which kallsyms sizes up to the next symbol: 6.12's kprobe
+# optimiser, decoding that far, faults.
 all_refused() {
-	grep '\[stopwatch\]$' /proc/kallsyms | grep -E '^[0-9a-f]+ [tT] ' | grep -v ' cleanup_module' >/tmp/functions
+	grep '\[stopwatch\]$' /proc/kallsyms | grep -E '^[0-9a-f]+ [tT] ' |
+		grep -Ev ' (cleanup_module|asan\.module_(ctor|dtor))[[:space:]]' >/tmp/functions
 	n=0 bad=0
 	while read -r addr _type name _mod; do
 		n=$((n + 1))
