@@ -34,7 +34,7 @@ const COMM_SLOTS: usize = 512;
 pub(crate) type CpuRing = Ring<KVVec<Slot>>;
 
 /// A reader of whole rings yields the CPU after this many records.
-const YIELD_EVERY: u32 = 1024;
+const YIELD_EVERY: u32 = 256;
 
 /// Where a reader of every ring is ([`Recorder::reader`]).
 pub(crate) struct RingReader {
