@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host test: scripts/vm-run's contract: CPUs, modules and kallsyms in the
 # guest, the guest command's status passed through, 125 when the kernel
-# dies, 124 on timeout, 2 on bad usage.
+# dies, 124 on timeout, 2 on bad usage; single-threaded TCG boots.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SW_HOST=1 . "$root/scripts/guest/lib.sh"
@@ -23,6 +23,9 @@ check "the guest command's status is passed through (exit 7)" test "$(status vm 
 check "a panicking guest gives 125 (kernel died)" \
 	test "$(status vm --timeout 60 -- 'echo c > /proc/sysrq-trigger; sleep 100')" = 125
 check "a guest past --timeout gives 124" test "$(status vm --timeout 6 -- 'sleep 100')" = 124
+check "--accel tcg-single (one host thread) boots 4 vCPUs and runs the command" \
+	test "$(status vm --accel tcg-single --cpus 4 -- '[ "$(nproc)" = 4 ] && exit 9')" = 9
+check "a bad --accel gives 2" test "$(status "$root/scripts/vm-run" --accel tcg2 -- true)" = 2
 check "an unknown flag gives 2" test "$(status "$root/scripts/vm-run" --bogus -- true)" = 2
 check "a bad --cpus gives 2" test "$(status "$root/scripts/vm-run" --cpus 99 -- true)" = 2
 check "--help succeeds" test "$(status "$root/scripts/vm-run" --help)" = 0
