@@ -49,6 +49,7 @@ storm_scenario() {
 	check "[$tag] the storm keeps completing calls afterwards" \
 		test "$(value storm_calls_after)" -gt "$(value storm_calls_before)"
 	check "[$tag] rmmod of all three modules is clean" test "$(value rmmod_ok)" = 3
+	check "[$tag] no checker report, Oops or WARN in dmesg" test "$(value checker_reports)" = 0
 	grep -q 'stop_machine #[0-9]* from stopwatch_storm/.* waited .* in PREPARE for CPU '"$hog"', which ran stopwatch_hog/' "$out" &&
 		echo "STOPWATCH-TEST ok - [$tag] diagnosis names the stop, the wait, the CPU and the hog" ||
 		{ echo "STOPWATCH-TEST not ok - [$tag] diagnosis names the stop, the wait, the CPU and the hog"; SW_FAILED=1; }
@@ -129,6 +130,7 @@ oom_scenario() {
 	check "[$tag] console: every soft-lockup report is followed by a note naming it" \
 		sh -c "test '$(value unannotated_reports)' = 0 && test '$(value annotated_reports)' = '$(value bug_lines)'"
 	check "[$tag] rmmod of stopwatch and the storm is clean" test "$(value rmmod_ok)" = 2
+	check "[$tag] no checker report, Oops or WARN in dmesg" test "$(value checker_reports)" = 0
 	rm -f "$out"
 }
 [ "${STOPWATCH_KERNEL:-7.3}" != 6.12 ] || oom_scenario
