@@ -172,6 +172,10 @@ fn time_calls(st: &BenchState, n: u64, per_op: u64, mut op: impl FnMut(u64)) -> 
         total_ns += services::now_ns().saturating_sub(start);
         drop(no_preempt);
         done += chunk;
+        // Outside the timed section: on a kernel without forced preemption
+        // a million touches under KASAN and TCG hold the CPU long enough
+        // for an RCU stall report (6.12 debug, seen in the soak).
+        services::cond_resched();
     }
     let calls = runs.saturating_mul(per_op);
     st.ops.store(calls, Relaxed);
