@@ -11,7 +11,9 @@
 //! `/sys/kernel/debug/stopwatch_bench/`:
 //! - `bare` (w): bare probes (empty handlers) placed as stopwatch places
 //!   its own: `1` on the two touch functions timed, `2` on the
-//!   `stop_machine()` path; `0` removes them.
+//!   `stop_machine()` path; the floor of any per-CPU view of a
+//!   `stop_machine()`: `3` a kretprobe on `multi_cpu_stop()` alone, `4` an
+//!   entry kprobe there alone; `0` removes them.
 //! - `run` (w): `N` makes N `touch_softlockup_watchdog()` calls
 //!   (1000..=10000000) from one call site, in chunks of 10000 with
 //!   preemption disabled, and keeps the time per call.
@@ -131,7 +133,7 @@ fn read_number(input: &[u8]) -> Result<u64> {
 /// `bare` write.
 fn write_bare(_: &BenchState, input: &[u8]) -> Result {
     match read_number(input)? {
-        set @ (1 | 2) => {
+        set @ 1..=4 => {
             // SAFETY: registers static probes with empty handlers (or
             // refuses with -EBUSY while a set is registered).
             let err = unsafe { ffi::stopwatch_bench_bare_register(set as u32) };

@@ -54,10 +54,15 @@ NOKPROBE_SYMBOL(bare_ret);
  * handler on stop_machine_cpuslocked() and multi_cpu_stop(), and an int3
  * kprobe, kept from jump optimisation by a post handler, on
  * stop_machine_yield()). What stopwatch costs beyond these is its own.
+ * Sets 3 and 4 are the floor of any per-CPU view of a stop_machine():
+ * set 3 a kretprobe on multi_cpu_stop() alone (when each CPU arrives and
+ * leaves), set 4 an entry kprobe there alone (when each arrives, the least
+ * that names a CPU that has not).
  */
 static struct kprobe bare_touch[2];
 static struct kretprobe bare_stop[2];
 static struct kprobe bare_spin;
+static struct kprobe bare_arrive;
 static int bare_set;
 
 static int bare_register_touch(void)
@@ -116,6 +121,29 @@ undo:
 	return ret;
 }
 
+/* Set 3: the kretprobe on multi_cpu_stop() alone. */
+static int bare_register_stop_ret(void)
+{
+	bare_stop[1] = (struct kretprobe){
+		.kp.symbol_name = "multi_cpu_stop",
+		.entry_handler = bare_ret,
+		.handler = bare_ret,
+		.data_size = 16,
+		.maxactive = 2 * num_possible_cpus(),
+	};
+	return register_kretprobe(&bare_stop[1]);
+}
+
+/* Set 4: an entry kprobe on multi_cpu_stop() alone. */
+static int bare_register_stop_entry(void)
+{
+	bare_arrive = (struct kprobe){
+		.symbol_name = "multi_cpu_stop",
+		.pre_handler = bare_pre,
+	};
+	return register_kprobe(&bare_arrive);
+}
+
 int stopwatch_bench_bare_register(u32 set)
 {
 	int ret;
@@ -128,6 +156,12 @@ int stopwatch_bench_bare_register(u32 set)
 		break;
 	case 2:
 		ret = bare_register_stop();
+		break;
+	case 3:
+		ret = bare_register_stop_ret();
+		break;
+	case 4:
+		ret = bare_register_stop_entry();
 		break;
 	default:
 		return -EINVAL;
@@ -148,6 +182,10 @@ void stopwatch_bench_bare_unregister(void)
 		unregister_kprobe(&bare_spin);
 		for (i = 0; i < ARRAY_SIZE(bare_stop); i++)
 			unregister_kretprobe(&bare_stop[i]);
+	} else if (bare_set == 3) {
+		unregister_kretprobe(&bare_stop[1]);
+	} else if (bare_set == 4) {
+		unregister_kprobe(&bare_arrive);
 	}
 	bare_set = 0;
 }

@@ -46,6 +46,12 @@ while [ $r -lt "$ROUNDS" ]; do
 	echo 2 >$B/bare && sleep 1
 	measure bare_stop stop_machine "$STOPS"
 	echo 0 >$B/bare
+	echo 3 >$B/bare && sleep 1
+	measure bare_stop_ret stop_machine "$STOPS"
+	echo 0 >$B/bare
+	echo 4 >$B/bare && sleep 1
+	measure bare_stop_entry stop_machine "$STOPS"
+	echo 0 >$B/bare
 	ftrace_on "$(sync_event)"
 	measure ftrace_sync run_sync "$CALLS"
 	ftrace_off
