@@ -17,6 +17,7 @@ pub(crate) mod analysis;
 pub(crate) mod comm;
 pub(crate) mod control;
 pub(crate) mod diagnosis;
+pub(crate) mod dump;
 pub(crate) mod layout;
 pub(crate) mod live;
 pub(crate) mod merge;

@@ -65,6 +65,16 @@ impl InFlight {
     pub(crate) fn began_after(&self, stop: u32) -> bool {
         stop > self.last && stop - self.last < u32::MAX / 2
     }
+
+    /// The ids in flight (with a slot).
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ids.iter().copied().filter(|&id| id != 0)
+    }
+
+    /// The last id handed out then.
+    pub(crate) fn last(&self) -> u32 {
+        self.last
+    }
 }
 
 /// A backtrace request to one CPU (see `console.rs`).
@@ -263,13 +273,10 @@ impl Recorder {
     /// early warning's threshold (`warn_percent` of the lockup threshold,
     /// the smallest measured on any CPU).
     pub(crate) fn blame(&self) -> Blame {
-        let lockup = self
-            .cpus
-            .iter()
-            .map(CpuLive::lockup_threshold_ns)
-            .min()
-            .unwrap_or(0);
-        Blame::at(lockup / 100 * u64::from(self.warn_percent.load(Relaxed)))
+        Blame::of(
+            self.cpus.iter().map(CpuLive::lockup_threshold_ns),
+            self.warn_percent.load(Relaxed),
+        )
     }
 
     /// The `stop_machine()` calls between entry and return that have a

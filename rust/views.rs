@@ -14,11 +14,12 @@ use crate::{
         comm::Comm,
         control,
         diagnosis::{CpuLine, WaitSummary},
+        dump::{self, DumpLine},
         record::{Record, FORMAT_VERSION},
         text::{EventLine, Ms, Names, StopLine},
     },
     probes::PROBES,
-    recorder::{Recorder, RingReader},
+    recorder::{InFlight, Recorder, RingReader},
     seam,
     services::{self, FileSpec, Stream, StreamFns},
 };
@@ -26,8 +27,9 @@ use core::fmt::{self, Formatter};
 use kernel::prelude::*;
 
 /// Every file, in the order `ls` shows them.
-pub(crate) static FILES: [FileSpec<Recorder>; 10] = [
+pub(crate) static FILES: [FileSpec<Recorder>; 11] = [
     stream(c"events", &EVENTS),
+    stream(c"dump", &DUMP),
     read_only(c"cpus", cpus),
     stream(c"stops", &STOPS),
     read_only(c"stats", stats),
@@ -48,6 +50,8 @@ pub(crate) static FILES: [FileSpec<Recorder>; 10] = [
 static EVENTS: StreamFns = services::stream_fns::<Recorder, Events>();
 /// The functions of the `stops` stream.
 static STOPS: StreamFns = services::stream_fns::<Recorder, Stops>();
+/// The functions of the `dump` stream.
+static DUMP: StreamFns = services::stream_fns::<Recorder, Dump>();
 
 /// A file read as a [`Stream`].
 const fn stream(name: &'static core::ffi::CStr, fns: &'static StreamFns) -> FileSpec<Recorder> {
@@ -220,6 +224,90 @@ impl Stream<Recorder> for Events {
                 f,
                 "{}",
                 EventLine {
+                    rec: r,
+                    names: &KernelNames(rec)
+                }
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `dump`: what `events` reads, as `logic::dump` lines for a host tool
+/// (`tools/timeline`): a header (item 0), then a line per record.
+struct Dump {
+    /// The records, read as `events` reads them (item `n + 1` is its item
+    /// `n`).
+    events: Events,
+    /// Whether the header is the current item.
+    at_header: bool,
+    /// Online CPUs at open.
+    online: KVec<u16>,
+    /// Instances in flight at open.
+    in_flight: InFlight,
+    /// Open time.
+    now_ns: u64,
+    /// printk's clock, read right after `now_ns`.
+    printk_ns: u64,
+}
+
+impl Stream<Recorder> for Dump {
+    fn open(rec: &Recorder) -> Result<Self> {
+        // The header's moment comes first: records read after it may be
+        // newer, never older.
+        let in_flight = rec.in_flight();
+        let now_ns = services::now_ns();
+        let printk_ns = services::printk_clock_ns();
+        Ok(Self {
+            online: rec.online_cpus()?,
+            in_flight,
+            now_ns,
+            printk_ns,
+            events: Events::start(rec)?,
+            at_header: true,
+        })
+    }
+
+    fn seek(&mut self, rec: &Recorder, pos: u64) -> bool {
+        self.at_header = pos == 0;
+        if self.at_header {
+            // The records from the first again after it (false: none).
+            self.events.seek(rec, 0);
+            return true;
+        }
+        self.events.seek(rec, pos - 1)
+    }
+
+    fn advance(&mut self, rec: &Recorder) -> bool {
+        if self.at_header {
+            self.at_header = false;
+            return self.events.current.is_some();
+        }
+        self.events.advance(rec)
+    }
+
+    fn show(&self, rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.at_header {
+            dump::write_header(
+                f,
+                rec.cpus.len() as u16,
+                self.now_ns,
+                self.printk_ns,
+                rec.warn_percent.load(Relaxed),
+                self.online.iter().copied(),
+                self.in_flight.ids(),
+                self.in_flight.last(),
+            )?;
+            for (cpu, live) in rec.cpus.iter().enumerate() {
+                dump::write_threshold(f, cpu as u16, live.lockup_threshold_ns())?;
+            }
+            return Ok(());
+        }
+        match &self.events.current {
+            Some(r) => write!(
+                f,
+                "{}",
+                DumpLine {
                     rec: r,
                     names: &KernelNames(rec)
                 }

@@ -259,6 +259,14 @@ impl Blame {
             margin_ns: wait_ns / 10,
         }
     }
+
+    /// The rule for CPUs with these soft-lockup thresholds and the early
+    /// warning at `warn_percent` of them: the warning's threshold, of the
+    /// CPU that reports first.
+    pub(crate) fn of(thresholds_ns: impl Iterator<Item = u64>, warn_percent: u32) -> Self {
+        let lockup = thresholds_ns.min().unwrap_or(0);
+        Self::at(lockup / 100 * u64::from(warn_percent))
+    }
 }
 
 /// A CPU the others waited for.
