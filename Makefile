@@ -30,7 +30,7 @@ export STOPWATCH_FLAVOUR := $(FLAVOUR)
 endif
 # rustup's tools may be missing from a non-login shell's PATH (CI).
 export PATH := $(HOME)/.cargo/bin:$(PATH)
-RUST_SOURCES := $(shell find rust samples -name '*.rs' 2>/dev/null)
+RUST_SOURCES := $(shell find rust samples tools -name '*.rs' 2>/dev/null)
 
 .PHONY: all modules kernel deps run test unit bench soak clippy fmt fmt-check clean help
 

@@ -5,7 +5,7 @@
 # `=== section` blocks for the host to read. Settings come from the
 # environment: THRESH STORM PERIOD_MS WORKLOAD, and for the workloads
 # HOG_CPU HOG_SECONDS (lists allowed) TOUCH_MS (hog), PROCS (oom), OOM_SECONDS (memcg),
-# and PANIC=1 when the kernel panics at the first soft lockup (the host
+# TIMELINE=1 to dump the records, and PANIC=1 when the kernel panics at the first soft lockup (the host
 # then reads the serial console, which must show what a fleet's would: the
 # kernel's default console log level).
 D=/sys/kernel/debug/stopwatch
@@ -45,6 +45,8 @@ echo 0 >$D/enable
 echo "=== stops"; cat $D/stops
 echo "=== cpus"; cat $D/cpus
 echo "=== stats"; cat $D/stats
+# For --timeline: everything recorded, for tools/timeline on the host.
+[ "${TIMELINE:-0}" = 0 ] || { echo "=== dump"; cat $D/dump; }
 echo "=== unload"
 for m in stopwatch_hog stopwatch_storm stopwatch; do
 	grep -q "^$m " /proc/modules || continue

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `stopwatch-timeline`: a picture of an incident from a stopwatch dump
+//! (`/sys/kernel/debug/stopwatch/dump`, copied off the machine that
+//! recorded it).
+//!
+//! It decodes the records and runs the analysis with stopwatch's own
+//! logic, the very files the kernel module builds (`rust/logic/`), and
+//! writes what it found:
+//! - a Chrome Trace Event file (`--trace`) that ui.perfetto.dev and
+//!   chrome://tracing open: a track per CPU with each stopper state as a
+//!   slice, touches, watchdog checks, soft-lockup reports and early
+//!   warnings as instants, and a track per calling CPU with each
+//!   `stop_machine()` call as a slice, the culprit named (`trace.rs`);
+//! - a self-contained SVG of one instance (`--svg`): CPUs as rows, states
+//!   as bars, touches as ticks, the soft-lockup threshold, the reports and
+//!   the culprit called out (`svg.rs`).
+//!
+//! What both draw is built once, in `model.rs`.
+
+use std::{collections::HashMap, fmt, fs, process::ExitCode};
+
+// The tool uses part of the logic: the dump, the analysis, the text.
+#[allow(
+    dead_code,
+    unused_imports,
+    reason = "the module uses what the tool does not (the ring, the live state, the controls)"
+)]
+#[path = "../../rust"]
+mod src {
+    pub(crate) mod logic;
+}
+use src::logic;
+
+mod model;
+mod svg;
+mod trace;
+
+use logic::{
+    comm::{Comm, COMM_LEN},
+    dump::{parse_line, DumpError, DumpHeader, DumpItem},
+    record::Record,
+    text::Names,
+};
+
+/// Lists on the heap, as `rust/host.rs` gives them to `cargo test`.
+struct Host;
+
+impl<T> logic::List<T> for Vec<T> {
+    fn empty() -> Self {
+        Vec::new()
+    }
+
+    fn try_push(&mut self, value: T) -> Result<(), logic::NoMemory> {
+        self.try_reserve(1).map_err(|_| logic::NoMemory)?;
+        self.push(value);
+        Ok(())
+    }
+}
+
+impl logic::Alloc for Host {
+    type List<T> = Vec<T>;
+}
+
+/// A dump, read.
+pub(crate) struct Dump {
+    /// Its header line (parsed again for [`Dump::header`]).
+    header_line: String,
+    /// Soft-lockup threshold of each CPU (by index).
+    pub(crate) thresholds_ns: Vec<u64>,
+    /// The records, in time order.
+    pub(crate) records: Vec<Record>,
+    /// Symbol of each address the records hold.
+    symbols: HashMap<u64, String>,
+    /// Name of each pid the records hold.
+    comms: HashMap<u32, String>,
+}
+
+impl Dump {
+    /// Reads a dump's text; the error names the line.
+    fn parse(text: &str) -> Result<Self, String> {
+        let mut lines = text.lines().enumerate();
+        let bad = |n: usize, e: DumpError| format!("line {}: {}", n + 1, Why(e));
+        let header_line = match lines.next() {
+            Some((n, line)) => match parse_line(line) {
+                Ok(DumpItem::Header(_)) => line.to_string(),
+                Ok(_) => return Err("line 1: not a stopwatch dump header".to_string()),
+                Err(e) => return Err(bad(n, e)),
+            },
+            None => return Err("empty: not a stopwatch dump".to_string()),
+        };
+        let mut dump = Self {
+            header_line,
+            thresholds_ns: Vec::new(),
+            records: Vec::new(),
+            symbols: HashMap::new(),
+            comms: HashMap::new(),
+        };
+        dump.thresholds_ns = vec![0; usize::from(dump.header().cpus)];
+        for (n, line) in lines {
+            match parse_line(line).map_err(|e| bad(n, e))? {
+                DumpItem::Header(_) => return Err(format!("line {}: a second header", n + 1)),
+                DumpItem::Threshold { cpu, ns } => match dump
+                    .thresholds_ns
+                    .get_mut(usize::from(cpu))
+                {
+                    Some(t) => *t = ns,
+                    None => return Err(format!("line {}: CPU {cpu} is not in the dump", n + 1)),
+                },
+                DumpItem::Record {
+                    record,
+                    comm,
+                    symbol,
+                } => {
+                    if let Some(comm) = comm {
+                        dump.comms.insert(record.pid, comm.to_string());
+                    }
+                    if let (Some(sym), Some(addr)) = (symbol, logic::dump::address(&record.event)) {
+                        dump.symbols.insert(addr, sym.to_string());
+                    }
+                    dump.records.push(record);
+                }
+            }
+        }
+        Ok(dump)
+    }
+
+    /// The header.
+    pub(crate) fn header(&self) -> DumpHeader<'_> {
+        match parse_line(&self.header_line) {
+            Ok(DumpItem::Header(h)) => h,
+            // `parse` kept it only if it was one.
+            _ => unreachable!("the header was checked"),
+        }
+    }
+}
+
+/// A [`DumpError`] in words.
+struct Why(DumpError);
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            DumpError::Syntax => f.write_str("not a dump line (or a field malformed)"),
+            DumpError::Version(v) => write!(
+                f,
+                "a dump of version {v}; this tool reads version {}",
+                logic::dump::DUMP_VERSION
+            ),
+            DumpError::Record(e) => write!(f, "a record that does not decode ({e:?})"),
+        }
+    }
+}
+
+impl Names for Dump {
+    fn symbol(&self, f: &mut fmt::Formatter<'_>, addr: u64) -> fmt::Result {
+        match self.symbols.get(&addr) {
+            Some(s) => f.write_str(s),
+            None => write!(f, "0x{addr:x}"),
+        }
+    }
+
+    fn comm(&self, pid: u32) -> Option<Comm> {
+        let name = self.comms.get(&pid)?;
+        let mut comm = [0u8; COMM_LEN];
+        let n = name.len().min(COMM_LEN - 1);
+        comm[..n].copy_from_slice(&name.as_bytes()[..n]);
+        Some(comm)
+    }
+}
+
+/// What the command line asks for.
+struct Args {
+    /// The dump to read.
+    dump: String,
+    /// Where the trace goes.
+    trace: Option<String>,
+    /// Where the image goes.
+    svg: Option<String>,
+    /// The instance the image shows.
+    stop: Option<u32>,
+    /// The kernel log of the same boot.
+    dmesg: Option<String>,
+}
+
+const USAGE: &str = "\
+Usage: stopwatch-timeline DUMP [--trace FILE.json] [--svg FILE.svg] [--stop N]
+                          [--dmesg FILE]
+
+Reads a stopwatch dump (a copy of /sys/kernel/debug/stopwatch/dump) and
+runs stopwatch's own analysis on it (the same source the module builds).
+  --trace FILE  write a Chrome Trace Event file (open it in
+                ui.perfetto.dev or chrome://tracing): a track per CPU
+                with its stopper states, touches, watchdog checks,
+                soft-lockup reports and early warnings; a track per
+                calling CPU with its stop_machine() calls
+  --svg FILE    write a timeline image of one stop_machine() instance
+  --stop N      the instance the image shows (default: the one with a
+                culprit that made the others wait longest, else the
+                longest)
+  --dmesg FILE  the kernel log of the same boot (dmesg): its soft-lockup
+                reports are placed at their times (without it, the
+                watchdog checks past the threshold stand for them)
+Prints a line per instance, as the `stops` view does, and on stderr what
+it wrote.";
+
+/// Reads the command line; `Err` is the message for a bad one.
+fn args() -> Result<Option<Args>, String> {
+    let mut it = std::env::args().skip(1);
+    let (mut dump, mut trace, mut svg, mut stop, mut dmesg) = (None, None, None, None, None);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--trace" => trace = Some(value("--trace")?),
+            "--svg" => svg = Some(value("--svg")?),
+            "--dmesg" => dmesg = Some(value("--dmesg")?),
+            "--stop" => {
+                let v = value("--stop")?;
+                stop = Some(
+                    v.parse()
+                        .map_err(|_| format!("--stop takes a number, got '{v}'"))?,
+                );
+            }
+            _ if a.starts_with('-') => return Err(format!("unknown option '{a}' (see --help)")),
+            _ if dump.is_none() => dump = Some(a),
+            _ => return Err(format!("one dump only, got '{a}' too")),
+        }
+    }
+    let dump = dump.ok_or("no dump given (see --help)")?;
+    Ok(Some(Args {
+        dump,
+        trace,
+        svg,
+        stop,
+        dmesg,
+    }))
+}
+
+fn main() -> ExitCode {
+    let args = match args() {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("stopwatch-timeline: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stopwatch-timeline: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads, analyses, writes.
+fn run(args: &Args) -> Result<(), String> {
+    let text = fs::read_to_string(&args.dump).map_err(|e| format!("{}: {e}", args.dump))?;
+    let dump = Dump::parse(&text).map_err(|e| format!("{}: {e}", args.dump))?;
+    let dmesg = match &args.dmesg {
+        Some(path) => Some(fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?),
+        None => None,
+    };
+    let timeline =
+        model::build(&dump, dmesg.as_deref()).map_err(|_| "out of memory".to_string())?;
+    for i in &timeline.instances {
+        println!("{}", i.line);
+    }
+    if let Some(path) = &args.trace {
+        fs::write(path, trace::render(&timeline)).map_err(|e| format!("{path}: {e}"))?;
+        eprintln!(
+            "trace: {path} ({} slices, {} instants)",
+            timeline.slices.len(),
+            timeline.instants.len()
+        );
+    }
+    if let Some(path) = &args.svg {
+        let Some(instance) = timeline.pick(args.stop) else {
+            return Err(match args.stop {
+                Some(n) => format!("no instance {n} in the dump"),
+                None => "no stop_machine() instance in the dump to draw".to_string(),
+            });
+        };
+        fs::write(path, svg::render(&timeline, instance)).map_err(|e| format!("{path}: {e}"))?;
+        eprintln!("svg: {path} (instance {})", instance.stop);
+    }
+    Ok(())
+}
