@@ -25,6 +25,7 @@ echo 0 >"$D/enable"
 cat "$D/stops" >/tmp/stops
 cat "$D/events" >/tmp/events
 cat "$D/stats" >/tmp/stats
+cat "$D/dump" >/tmp/dump
 echo "--- stops"; cat /tmp/stops
 echo "--- stats"; cat /tmp/stats
 
@@ -67,12 +68,28 @@ counts_ok() {
 	[ "$enters" = "$hits" ] || { echo "$enters arrivals in events, multi_cpu_stop hits=$hits"; return 1; }
 }
 check "stats: per-CPU and total in_ring match events; arrivals match probe hits" counts_ok
+# --- dump: the same records as events, with the header tools/timeline
+# reads (a line per CPU with its threshold).
+dump_ok() {
+	head -n 1 /tmp/dump | grep -Eq '^stopwatch-dump version=1 format=2 cpus=4 now_ns=[0-9]+ printk_ns=[0-9]+ warn_percent=50 online=0,1,2,3 running=[0-9,]* last_stop=[0-9]+$' ||
+		{ echo "header: $(head -n 1 /tmp/dump)"; return 1; }
+	[ "$(grep -c '^threshold cpu=[0-3] ns=[0-9]*$' /tmp/dump)" = 4 ] || { echo "threshold lines"; return 1; }
+	records=$(grep -c '^r [0-9a-f]\{16\} [0-9a-f]\{16\} [0-9a-f]\{16\} [0-9a-f]\{16\}' /tmp/dump)
+	[ "$records" = "$(grep -c . /tmp/events)" ] || { echo "$records record lines, $(grep -c . /tmp/events) events"; return 1; }
+	[ "$(grep -c . /tmp/dump)" = $((records + 5)) ] || { echo "other lines in dump"; return 1; }
+	# (The storm is unloaded: its fn is an address now.)
+	grep -q "	sym=0x[0-9a-f]*$" /tmp/dump || { echo "no storm fn address"; return 1; }
+	grep -q "	sym=[a-z_]*+0x[0-9a-f]*/0x[0-9a-f]*" /tmp/dump || { echo "no caller symbol"; return 1; }
+	grep -q "	comm=migration/2" /tmp/dump || { echo "no stopper comm"; return 1; }
+}
+check "dump: a header, a threshold per CPU, a line per events record, with names" dump_ok
+
 check "stats: no probe missed a hit, no layout error" \
 	sh -c "grep -q ' missed=0 ' /tmp/stats && grep -q 'layout_errors=0' /tmp/stats"
 
 # --- modes.
 mode_is() { test "$(stat -c %a "$D/$1")" = "$2"; }
-for f in events cpus stops stats format; do check "mode of $f is 0400" mode_is "$f" 400; done
+for f in events cpus stops stats format dump; do check "mode of $f is 0400" mode_is "$f" 400; done
 for f in enable buffer_size warn_percent console; do check "mode of $f is 0600" mode_is "$f" 600; done
 check "mode of clear is 0200" mode_is clear 200
 

@@ -41,7 +41,7 @@ reader_start() {
 	rm -f /tmp/reader-stop
 	(
 		while [ ! -e /tmp/reader-stop ]; do
-			for f in events stops cpus stats; do
+			for f in events stops cpus stats dump; do
 				cat "$D/$f" >/dev/null 2>&1
 			done
 			usleep 20000
