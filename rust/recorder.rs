@@ -67,7 +67,7 @@ impl InFlight {
     }
 
     /// The ids in flight (with a slot).
-    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + Clone + '_ {
         self.ids.iter().copied().filter(|&id| id != 0)
     }
 

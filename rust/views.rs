@@ -245,10 +245,8 @@ struct Dump {
     online: KVec<u16>,
     /// Instances in flight at open.
     in_flight: InFlight,
-    /// Open time.
-    now_ns: u64,
-    /// printk's clock, read right after `now_ns`.
-    printk_ns: u64,
+    /// Open time, on both clocks.
+    clocks: dump::Clocks,
 }
 
 impl Stream<Recorder> for Dump {
@@ -261,8 +259,7 @@ impl Stream<Recorder> for Dump {
         Ok(Self {
             online: rec.online_cpus()?,
             in_flight,
-            now_ns,
-            printk_ns,
+            clocks: dump::Clocks { now_ns, printk_ns },
             events: Events::start(rec)?,
             at_header: true,
         })
@@ -288,15 +285,17 @@ impl Stream<Recorder> for Dump {
 
     fn show(&self, rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
         if self.at_header {
-            dump::write_header(
+            write!(
                 f,
-                rec.cpus.len() as u16,
-                self.now_ns,
-                self.printk_ns,
-                rec.warn_percent.load(Relaxed),
-                self.online.iter().copied(),
-                self.in_flight.ids(),
-                self.in_flight.last(),
+                "{}",
+                dump::HeaderLine {
+                    cpus: rec.cpus.len() as u16,
+                    clocks: self.clocks,
+                    warn_percent: rec.warn_percent.load(Relaxed),
+                    online: self.online.iter().copied(),
+                    running: self.in_flight.ids(),
+                    last_stop: self.in_flight.last(),
+                }
             )?;
             for (cpu, live) in rec.cpus.iter().enumerate() {
                 dump::write_threshold(f, cpu as u16, live.lockup_threshold_ns())?;

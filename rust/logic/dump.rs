@@ -50,25 +50,48 @@ mod read;
 )]
 pub(crate) use read::{parse_line, DumpError, DumpHeader, DumpItem};
 
-/// Writes the header line (with its newline).
-pub(crate) fn write_header(
-    f: &mut Formatter<'_>,
-    cpus: u16,
-    now_ns: u64,
-    printk_ns: u64,
-    warn_percent: u32,
-    online: impl IntoIterator<Item = u16>,
-    running: impl IntoIterator<Item = u32>,
-    last_stop: u32,
-) -> fmt::Result {
-    write!(
-        f,
-        "stopwatch-dump version={DUMP_VERSION} format={FORMAT_VERSION} cpus={cpus} now_ns={now_ns} printk_ns={printk_ns} warn_percent={warn_percent} online="
-    )?;
-    write_list(f, online)?;
-    f.write_str(" running=")?;
-    write_list(f, running)?;
-    writeln!(f, " last_stop={last_stop}")
+/// The moment a dump was taken, on both clocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Clocks {
+    /// The records' clock (`ktime_get_mono_fast_ns()`).
+    pub(crate) now_ns: u64,
+    /// printk's (`local_clock()`), read right after.
+    pub(crate) printk_ns: u64,
+}
+
+/// The header line.
+pub(crate) struct HeaderLine<O, R> {
+    /// Possible CPUs.
+    pub(crate) cpus: u16,
+    /// When it was taken.
+    pub(crate) clocks: Clocks,
+    /// The early warning's threshold, percent of the lockup threshold.
+    pub(crate) warn_percent: u32,
+    /// Online CPUs.
+    pub(crate) online: O,
+    /// Instances in flight.
+    pub(crate) running: R,
+    /// The last instance id handed out.
+    pub(crate) last_stop: u32,
+}
+
+impl<O, R> Display for HeaderLine<O, R>
+where
+    O: Iterator<Item = u16> + Clone,
+    R: Iterator<Item = u32> + Clone,
+{
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let Clocks { now_ns, printk_ns } = self.clocks;
+        write!(
+            f,
+            "stopwatch-dump version={DUMP_VERSION} format={FORMAT_VERSION} cpus={} now_ns={now_ns} printk_ns={printk_ns} warn_percent={} online=",
+            self.cpus, self.warn_percent
+        )?;
+        write_list(f, self.online.clone())?;
+        f.write_str(" running=")?;
+        write_list(f, self.running.clone())?;
+        writeln!(f, " last_stop={}", self.last_stop)
+    }
 }
 
 /// Writes `items` comma-separated.
@@ -182,15 +205,20 @@ mod tests {
         struct H<'a>(u16, &'a [u16], &'a [u32]);
         impl Display for H<'_> {
             fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-                write_header(
+                write!(
                     f,
-                    self.0,
-                    99,
-                    1099,
-                    50,
-                    self.1.iter().copied(),
-                    self.2.iter().copied(),
-                    6,
+                    "{}",
+                    HeaderLine {
+                        cpus: self.0,
+                        clocks: Clocks {
+                            now_ns: 99,
+                            printk_ns: 1099,
+                        },
+                        warn_percent: 50,
+                        online: self.1.iter().copied(),
+                        running: self.2.iter().copied(),
+                        last_stop: 6,
+                    }
                 )?;
                 write_threshold(f, 1, 20_000_000_000)
             }
