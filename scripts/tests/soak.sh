@@ -123,7 +123,24 @@ hotplug() {
 	echo "SOAK hotplug: $i off/on cycles of CPU 3, recording and reading, in $(part_took)"
 }
 check "$HOTPLUG hotplug cycles" hotplug
-check "no layout error, no missed hit" sh -c "grep -q ' layout_errors=0' $D/stats && grep -q ' missed=0 ' $D/stats"
+check "no layout error" grep -q ' layout_errors=0' "$D/stats"
+# A hit on a CPU where a handler runs is dropped by the kprobe core and
+# counted (Limits in Documentation/stopwatch.rst): the watchdog's timer, or
+# a touch from an interrupt, landing in a jump-optimised touch handler,
+# which runs with interrupts on. A long run on a slow (KASAN) kernel sees
+# some. No kretprobe may miss (nothing calls their functions from a
+# handler or an interrupt: a miss there would be an instance lost), and
+# the kprobes' misses stay rare; every miss is printed.
+misses_ok() {
+	awk '/^probe=/ {
+		kind = $2; sub(/kind=/, "", kind)
+		hits = $3; sub(/hits=/, "", hits)
+		missed = $4; sub(/nmissed=/, "", missed)
+		if (missed + 0 > 0) print "SOAK missed: " $0
+		if (missed + 0 > 0 && (kind == "kretprobe" || missed * 10000 > hits + 0)) bad = 1
+	} END { exit bad }' "$D/stats"
+}
+check "no kretprobe missed a hit, kprobes under 1 in 10,000 (nested hits)" misses_ok
 
 # --- resize: buffer_size and clear, recording and reading.
 resize() {
