@@ -266,12 +266,20 @@ impl Stream<Recorder> for Dump {
     }
 
     fn seek(&mut self, rec: &Recorder, pos: u64) -> bool {
-        self.at_header = pos == 0;
-        if self.at_header {
-            // The records from the first again after it (false: none).
-            self.events.seek(rec, 0);
-            return true;
+        if pos == 0 {
+            if self.at_header && self.events.index == 0 {
+                return true;
+            }
+            // From the start again: a new moment, its header and records.
+            return match Self::open(rec) {
+                Ok(again) => {
+                    *self = again;
+                    true
+                }
+                Err(_) => false,
+            };
         }
+        self.at_header = false;
         self.events.seek(rec, pos - 1)
     }
 

@@ -20,7 +20,7 @@
 //! the reader decodes them with [`Record::decode`], followed by the names
 //! only the recording machine knows, tab-separated: the comm of its pid
 //! and the symbol of the address it holds (a touch's caller, a call's
-//! `fn`). Names never hold a tab or a newline (they are replaced by `?`).
+//! `fn`). Names never hold a control character (each is replaced by `?`).
 
 use super::{
     comm::comm_str,
@@ -123,13 +123,14 @@ pub(crate) fn address(event: &Event) -> Option<u64> {
     }
 }
 
-/// A writer that passes text on with tabs and newlines made `?`, so a
-/// name stays one field of one line.
+/// A writer that passes text on with control characters (tabs and
+/// newlines among them) made `?`, so a name stays one field of one line
+/// and is safe to show anywhere.
 struct OneField<'a, 'b>(&'a mut Formatter<'b>);
 
 impl Write for OneField<'_, '_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for part in s.split(['\t', '\n']).enumerate() {
+        for part in s.split(char::is_control).enumerate() {
             if part.0 > 0 {
                 self.0.write_char('?')?;
             }
@@ -191,7 +192,7 @@ mod tests {
         }
 
         fn comm(&self, pid: u32) -> Option<Comm> {
-            (pid == 7).then(|| *b"sh\nx\0\0\0\0\0\0\0\0\0\0\0\0")
+            (pid == 7).then(|| *b"sh\nx\x1b\0\0\0\0\0\0\0\0\0\0\0")
         }
     }
 
@@ -252,14 +253,14 @@ mod tests {
         ];
         let text = line(&records[0]);
         assert!(
-            text.ends_with("\tcomm=sh?x\tsym=fn_ffffffff81001234+0x1/0x10 [mod]?x\n"),
+            text.ends_with("\tcomm=sh?x?\tsym=fn_ffffffff81001234+0x1/0x10 [mod]?x\n"),
             "{text}"
         );
         assert_eq!(
             parse_line(text.trim_end_matches('\n')),
             Ok(DumpItem::Record {
                 record: records[0],
-                comm: Some("sh?x"),
+                comm: Some("sh?x?"),
                 symbol: Some("fn_ffffffff81001234+0x1/0x10 [mod]?x"),
             })
         );
@@ -323,6 +324,8 @@ mod tests {
             "r 1 2 3 zz",
             "threshold cpu=1",
             "threshold cpu=x ns=1",
+            "threshold cpu=1 ns=1 x",
+            "threshold cpu=1 ns=1\tx=y",
             "stopwatch-dump version=1",
             "stopwatch-dump version=1 format=2 cpus=4 now_ns=1 printk_ns=1 warn_percent=50 online=0,x running= last_stop=1",
             "stopwatch-dump version=1 format=2 cpus=4 now_ns=1 printk_ns=1 warn_percent=50 online=0 running= last_stop=1 x",

@@ -96,6 +96,7 @@ impl Dump {
             symbols: HashMap::new(),
             comms: HashMap::new(),
         };
+        // 0: no threshold line (yet) for that CPU.
         dump.thresholds_ns = vec![0; usize::from(dump.header().cpus)];
         for (n, line) in lines {
             match parse_line(line).map_err(|e| bad(n, e))? {
@@ -121,6 +122,9 @@ impl Dump {
                     dump.records.push(record);
                 }
             }
+        }
+        if let Some(cpu) = dump.thresholds_ns.iter().position(|&t| t == 0) {
+            return Err(format!("no threshold line for CPU {cpu}"));
         }
         Ok(dump)
     }

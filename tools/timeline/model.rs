@@ -111,6 +111,8 @@ pub(crate) struct Timeline {
     pub(crate) cpus: u16,
     /// Each CPU's soft-lockup threshold.
     pub(crate) thresholds_ns: Vec<u64>,
+    /// The CPUs online when the dump was taken.
+    pub(crate) online: Vec<u16>,
     /// The earliest time shown (the first record).
     pub(crate) origin_ns: u64,
     /// Slices, by instance, then CPU, then time.
@@ -133,7 +135,11 @@ impl Timeline {
             .iter()
             .filter(|i| !i.culprits.is_empty())
             .max_by_key(wait)
-            .or_else(|| self.instances.iter().max_by_key(|i| i.end_ns - i.start_ns))
+            .or_else(|| {
+                self.instances
+                    .iter()
+                    .max_by_key(|i| i.end_ns.saturating_sub(i.start_ns))
+            })
     }
 
     /// The culprit CPUs of any instance.
@@ -174,7 +180,11 @@ fn soft_lockup_report(line: &str) -> Option<(u64, u16, &str)> {
 pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemory> {
     let header = dump.header();
     let online: Vec<u16> = header.online().collect();
+    // The analysis runs at the dump's moment, as the `stops` view does;
+    // records read after it (the file is read over time) may be newer, and
+    // a running instance is drawn up to the newest.
     let now_ns = header.now_ns;
+    let drawn_now_ns = dump.records.last().map_or(now_ns, |r| r.ts_ns.max(now_ns));
     let mut log = StopLog::<Host>::new();
     for r in &dump.records {
         log.feed(r)?;
@@ -184,6 +194,7 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
     let mut t = Timeline {
         cpus: header.cpus,
         thresholds_ns: dump.thresholds_ns.clone(),
+        online: online.clone(),
         origin_ns: dump.records.first().map_or(now_ns, |r| r.ts_ns),
         slices: Vec::new(),
         instants: Vec::new(),
@@ -191,21 +202,26 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
     };
     for s in log.stops.iter() {
         let running = s.running();
-        // The last thing seen of it, for one that ended with its end lost.
-        let last_seen = s
-            .cpus
-            .iter()
-            .flat_map(|c| c.state_ns.iter().flatten())
-            .copied()
-            .max();
-        let Some(start_ns) = s.start_ns() else {
-            continue;
+        // The first and last things seen of it: an old instance may have
+        // lost its begin and arrivals to the ring's wrap, or its end.
+        let seen = || {
+            s.cpus
+                .iter()
+                .flat_map(|c| c.state_ns.iter().flatten())
+                .copied()
         };
+        let start_ns = s
+            .begin_ns
+            .or(s.start_ns())
+            .or(seen().min())
+            .or(s.end.map(|e| e.ts_ns))
+            .unwrap_or(now_ns);
         let end_ns = match (s.end, running) {
             (Some(e), _) => e.ts_ns,
-            (None, true) => now_ns,
-            (None, false) => last_seen.unwrap_or(start_ns),
-        };
+            (None, true) => drawn_now_ns,
+            (None, false) => seen().max().unwrap_or(start_ns),
+        }
+        .max(start_ns);
         let culprits: Vec<u16> = match s.culprit(&online, now_ns, blame)? {
             Culprit::Late(late) => late.iter().map(|l| l.cpu).collect(),
             _ => Vec::new(),
@@ -298,9 +314,12 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
     }
     t.slices
         .sort_by_key(|s| (s.stop, s.track, s.start_ns, s.kind == SliceKind::NotArrived));
-    // The kernel reports a CPU once its watchdog has gone untouched for
-    // the threshold, then again only a threshold after its last report
-    // (`update_report_ts()` in kernel/watchdog.c).
+    // Without the kernel log, the reports are inferred as the kernel makes
+    // them (kernel/watchdog.c): it counts in `running_clock() >> 30` units
+    // (about 1.07 s) on printk's clock, and reports a CPU when more than
+    // the threshold's whole seconds have passed since its last touch or
+    // its last report (`update_report_ts()`).
+    let printk = |ns: u64| (ns + header.printk_ns).saturating_sub(header.now_ns);
     let mut last_report: Vec<Option<u64>> = vec![None; usize::from(header.cpus)];
     for r in &dump.records {
         let threshold = t
@@ -318,11 +337,13 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
                 let args = vec![("touch_age_ms", format!("{:.3}", touch_age_ns as f64 / 1e6))];
                 let touched_ns = r.ts_ns.saturating_sub(touch_age_ns);
                 let reported = last_report.get_mut(usize::from(r.cpu));
-                let due = match reported.as_deref() {
-                    Some(Some(last)) if *last >= touched_ns => r.ts_ns - last >= threshold,
-                    _ => true,
+                let since = match reported.as_deref() {
+                    Some(&Some(last)) => last.max(touched_ns),
+                    _ => touched_ns,
                 };
-                if touch_age_ns >= threshold && due {
+                let thresh_s = threshold.saturating_add(500_000_000) / 1_000_000_000;
+                let due = (printk(r.ts_ns) >> 30).saturating_sub(printk(since) >> 30) > thresh_s;
+                if due {
                     if let Some(slot) = reported {
                         *slot = Some(r.ts_ns);
                     }
@@ -364,11 +385,17 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
         });
     }
     // The kernel's reports, moved from printk's clock to the records'.
+    let origin_ns = t.origin_ns;
     for line in dmesg.into_iter().flat_map(str::lines) {
         let Some((printk_ns, cpu, what)) = soft_lockup_report(line) else {
             continue;
         };
-        let Some(ts_ns) = (printk_ns + header.now_ns).checked_sub(header.printk_ns) else {
+        let Some(ts_ns) = printk_ns
+            .checked_add(header.now_ns)
+            .and_then(|t| t.checked_sub(header.printk_ns))
+            // (Older than the first record: nothing to place it among.)
+            .filter(|&ts| ts >= origin_ns)
+        else {
             continue;
         };
         t.instants.push(Instant {

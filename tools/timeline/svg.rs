@@ -40,9 +40,12 @@ fn colour(kind: SliceKind) -> &'static str {
     }
 }
 
-/// `s` as SVG text.
+/// `s` as SVG text (control characters, which XML does not allow, as `?`).
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect::<String>()
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
@@ -92,10 +95,10 @@ pub(crate) fn render(t: &Timeline, i: &Instance) -> String {
     let took = if i.running {
         format!(
             "still running {} after entry when the dump was taken",
-            secs(i.end_ns - i.start_ns)
+            secs(i.end_ns.saturating_sub(i.start_ns))
         )
     } else {
-        format!("took {}", secs(i.end_ns - i.start_ns))
+        format!("took {}", secs(i.end_ns.saturating_sub(i.start_ns)))
     };
     let caller = i
         .caller_cpu
@@ -179,7 +182,7 @@ pub(crate) fn render(t: &Timeline, i: &Instance) -> String {
             SliceKind::NotArrived => "not arrived: its stopper cannot run".to_string(),
             SliceKind::Call => format!("stop_machine() #{}", i.stop),
         };
-        let text = format!("{text} {}", secs(s.end_ns - s.start_ns));
+        let text = format!("{text} {}", secs(s.end_ns.saturating_sub(s.start_ns)));
         // About 7 px a character.
         if w > text.len() as f64 * 7.2 + 8.0 {
             let fill = if s.kind == SliceKind::NotArrived {
@@ -245,7 +248,13 @@ pub(crate) fn render(t: &Timeline, i: &Instance) -> String {
     // The soft-lockup threshold, from the first arrival: a waiting CPU
     // nobody touched for that long is reported.
     let bottom = TOP + rows.len() as f64 * ROW - (ROW - BAR) / 2.0;
-    if let (Some(first), Some(&thr)) = (i.first_arrival_ns, t.thresholds_ns.iter().min()) {
+    // (Of the CPUs online: one never online keeps the 20 s default.)
+    let thr = t
+        .online
+        .iter()
+        .filter_map(|&c| t.thresholds_ns.get(usize::from(c)))
+        .min();
+    if let (Some(first), Some(&thr)) = (i.first_arrival_ns, thr) {
         let at = first + thr;
         if inside(at) {
             let tx = x(at);
@@ -278,7 +287,7 @@ pub(crate) fn render(t: &Timeline, i: &Instance) -> String {
             r##"<line x1="{tx:.1}" y1="{bottom:.1}" x2="{tx:.1}" y2="{:.1}" stroke="#455a64"/><text x="{tx:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#455a64">+{}</text>"##,
             bottom + 5.0,
             bottom + 18.0,
-            secs(tick - i.start_ns)
+            secs(tick.saturating_sub(i.start_ns))
         );
         tick += step;
     }

@@ -134,15 +134,21 @@ pub(crate) fn parse_line(line: &str) -> Result<DumpItem<'_>, DumpError> {
                 running: list::<u32>(field(&mut fields, "running")?)?,
                 last_stop: number(&mut fields, "last_stop")?,
             };
-            if fields.next().is_some() {
+            if fields.next().is_some() || tabs.next().is_some() {
                 return Err(DumpError::Syntax);
             }
             Ok(DumpItem::Header(header))
         }
-        Some("threshold") => Ok(DumpItem::Threshold {
-            cpu: number(&mut fields, "cpu")?,
-            ns: number(&mut fields, "ns")?,
-        }),
+        Some("threshold") => {
+            let item = DumpItem::Threshold {
+                cpu: number(&mut fields, "cpu")?,
+                ns: number(&mut fields, "ns")?,
+            };
+            if fields.next().is_some() || tabs.next().is_some() {
+                return Err(DumpError::Syntax);
+            }
+            Ok(item)
+        }
         Some("r") => {
             let mut words = [0u64; 4];
             for w in &mut words {
