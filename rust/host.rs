@@ -18,26 +18,10 @@ extern crate std;
 
 pub(crate) mod logic;
 
+mod host_alloc;
+
 use alloc::vec::Vec;
-
-/// Lists on the host heap.
-pub(crate) struct Host;
-
-impl<T> logic::List<T> for Vec<T> {
-    fn empty() -> Self {
-        Vec::new()
-    }
-
-    fn try_push(&mut self, value: T) -> Result<(), logic::NoMemory> {
-        self.try_reserve(1).map_err(|_| logic::NoMemory)?;
-        self.push(value);
-        Ok(())
-    }
-}
-
-impl logic::Alloc for Host {
-    type List<T> = Vec<T>;
-}
+pub(crate) use host_alloc::Host;
 
 /// Lists that hold at most `N` items: allocation failure on demand, for
 /// the tests of the error paths.

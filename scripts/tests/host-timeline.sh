@@ -28,16 +28,24 @@ awk '/^=== /{ on = ($2 == "stops"); next } on' "$dir/console" | tr -d '\r' | gre
 check "the tool's analysis is the module's: its stops lines are the guest's" \
 	sh -c "test -s '$dir/guest-stops' && diff '$dir/guest-stops' '$dir/tl/stops.txt'"
 
+# checks OUT ARGS...: runs check-trace.py ARGS into OUT and passes its
+# `ok - ` / `not ok - ` lines on as cases.
+checks() {
+	local out=$1
+	shift
+	set +e
+	python3 "$root/scripts/tests/check-trace.py" "$@" >"$out" 2>&1
+	set -e
+	while read -r line; do
+		case "$line" in
+		"ok - "*) echo "STOPWATCH-TEST $line" ;;
+		"not ok - "*) echo "STOPWATCH-TEST $line"; SW_FAILED=1 ;;
+		esac
+	done <"$out"
+}
+
 # Python's json parser, then the structure.
-set +e
-python3 "$root/scripts/tests/check-trace.py" trace "$dir/tl/trace.json" 2 0,1,3 >"$dir/trace-checks" 2>&1
-set -e
-while read -r line; do
-	case "$line" in
-	"ok - "*) echo "STOPWATCH-TEST $line" ;;
-	"not ok - "*) echo "STOPWATCH-TEST $line"; SW_FAILED=1 ;;
-	esac
-done <"$dir/trace-checks"
+checks "$dir/trace-checks" trace "$dir/tl/trace.json" 2 0,1,3
 check "the trace parses as JSON (python3 json)" grep -q '^ok - trace: slices' "$dir/trace-checks"
 
 # The image, as a browser draws it.
@@ -49,15 +57,7 @@ if command -v chromium >/dev/null; then
 		--window-size="1400,${height:-500}" --screenshot="$dir/timeline.png" \
 		"file://$dir/tl/timeline.svg" >"$dir/chromium.log" 2>&1 || true
 	check "headless Chromium renders the SVG to a PNG" test -s "$dir/timeline.png"
-	set +e
-	python3 "$root/scripts/tests/check-trace.py" png "$dir/timeline.png" 1400 300 20000 >"$dir/png-checks" 2>&1
-	set -e
-	while read -r line; do
-		case "$line" in
-		"ok - "*) echo "STOPWATCH-TEST $line" ;;
-		"not ok - "*) echo "STOPWATCH-TEST $line"; SW_FAILED=1 ;;
-		esac
-	done <"$dir/png-checks"
+	checks "$dir/png-checks" png "$dir/timeline.png" 1400 300 20000
 	check "the PNG was checked" grep -q '^ok - image: a PNG' "$dir/png-checks"
 else
 	check "chromium is installed (scripts/deps installs it)" false

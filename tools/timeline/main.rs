@@ -28,9 +28,12 @@ use std::{collections::HashMap, fmt, fs, process::ExitCode};
 )]
 #[path = "../../rust"]
 mod src {
+    pub(crate) mod host_alloc;
     pub(crate) mod logic;
 }
-use src::logic;
+use src::{host_alloc::Host, logic};
+
+extern crate alloc;
 
 mod model;
 mod svg;
@@ -42,25 +45,6 @@ use logic::{
     record::Record,
     text::Names,
 };
-
-/// Lists on the heap, as `rust/host.rs` gives them to `cargo test`.
-struct Host;
-
-impl<T> logic::List<T> for Vec<T> {
-    fn empty() -> Self {
-        Vec::new()
-    }
-
-    fn try_push(&mut self, value: T) -> Result<(), logic::NoMemory> {
-        self.try_reserve(1).map_err(|_| logic::NoMemory)?;
-        self.push(value);
-        Ok(())
-    }
-}
-
-impl logic::Alloc for Host {
-    type List<T> = Vec<T>;
-}
 
 /// A dump, read.
 pub(crate) struct Dump {
