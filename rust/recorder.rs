@@ -14,7 +14,7 @@ use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
     lists::Kernel,
     logic::{
-        analysis::Blame,
+        analysis::{self, Blame},
         comm::{Comm, CommCache, CommSlot},
         diagnosis::{Instance, LiveCpus},
         live::CpuLive,
@@ -63,7 +63,7 @@ impl InFlight {
     /// Whether `stop` began after this moment (ids grow; one that wrapped
     /// around counts as old).
     pub(crate) fn began_after(&self, stop: u32) -> bool {
-        stop > self.last && stop - self.last < u32::MAX / 2
+        analysis::id_after(stop, self.last)
     }
 
     /// The ids in flight (with a slot).

@@ -269,6 +269,12 @@ impl Blame {
     }
 }
 
+/// Whether instance id `stop` was handed out after `last` (ids grow; one
+/// that wrapped around counts as old).
+pub(crate) fn id_after(stop: u32, last: u32) -> bool {
+    stop > last && stop - last < u32::MAX / 2
+}
+
 /// A CPU the others waited for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Late {

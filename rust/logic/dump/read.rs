@@ -3,7 +3,10 @@
 //! Reading a dump back, line by line (the format: `super`).
 
 use super::DUMP_VERSION;
-use crate::logic::record::{DecodeError, Record, FORMAT_VERSION};
+use crate::logic::{
+    analysis,
+    record::{DecodeError, Record, FORMAT_VERSION},
+};
 
 /// What the header line says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +43,7 @@ impl DumpHeader<'_> {
     /// began while it was read (the test [`crate::logic::analysis::StopLog::confirm_running`]
     /// needs for an instance with no end record).
     pub(crate) fn was_running(&self, stop: u32) -> bool {
-        self.running().any(|s| s == stop)
-            || (stop > self.last_stop && stop - self.last_stop < u32::MAX / 2)
+        self.running().any(|s| s == stop) || analysis::id_after(stop, self.last_stop)
     }
 }
 
