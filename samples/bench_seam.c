@@ -88,22 +88,30 @@ static int bare_register_touch(void)
 	return 0;
 }
 
+/* Functions of bare_stop[], in order. */
+static const char *const bare_stop_symbols[] = {
+	"stop_machine_cpuslocked", "multi_cpu_stop",
+};
+
+/* Registers bare_stop[i], made afresh (a kretprobe cannot be registered twice). */
+static int bare_register_ret(int i)
+{
+	bare_stop[i] = (struct kretprobe){
+		.kp.symbol_name = bare_stop_symbols[i],
+		.entry_handler = bare_ret,
+		.handler = bare_ret,
+		.data_size = 16,
+		.maxactive = 2 * num_possible_cpus(),
+	};
+	return register_kretprobe(&bare_stop[i]);
+}
+
 static int bare_register_stop(void)
 {
-	static const char *const symbols[] = {
-		"stop_machine_cpuslocked", "multi_cpu_stop",
-	};
 	int i, ret;
 
 	for (i = 0; i < ARRAY_SIZE(bare_stop); i++) {
-		bare_stop[i] = (struct kretprobe){
-			.kp.symbol_name = symbols[i],
-			.entry_handler = bare_ret,
-			.handler = bare_ret,
-			.data_size = 16,
-			.maxactive = 2 * num_possible_cpus(),
-		};
-		ret = register_kretprobe(&bare_stop[i]);
+		ret = bare_register_ret(i);
 		if (ret)
 			goto undo;
 	}
@@ -119,19 +127,6 @@ undo:
 	while (--i >= 0)
 		unregister_kretprobe(&bare_stop[i]);
 	return ret;
-}
-
-/* Set 3: the kretprobe on multi_cpu_stop() alone. */
-static int bare_register_stop_ret(void)
-{
-	bare_stop[1] = (struct kretprobe){
-		.kp.symbol_name = "multi_cpu_stop",
-		.entry_handler = bare_ret,
-		.handler = bare_ret,
-		.data_size = 16,
-		.maxactive = 2 * num_possible_cpus(),
-	};
-	return register_kretprobe(&bare_stop[1]);
 }
 
 /* Set 4: an entry kprobe on multi_cpu_stop() alone. */
@@ -158,7 +153,8 @@ int stopwatch_bench_bare_register(u32 set)
 		ret = bare_register_stop();
 		break;
 	case 3:
-		ret = bare_register_stop_ret();
+		/* The kretprobe on multi_cpu_stop() alone. */
+		ret = bare_register_ret(1);
 		break;
 	case 4:
 		ret = bare_register_stop_entry();
