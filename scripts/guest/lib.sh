@@ -47,6 +47,14 @@ fails() {
 	fi
 }
 
+# exit_status OUT COMMAND [ARGS...]: runs COMMAND with its output in the
+# file OUT and prints its exit status (with or without `set -e`).
+exit_status() {
+	sw_out=$1
+	shift
+	"$@" >"$sw_out" 2>&1 && echo 0 || echo $?
+}
+
 # dmesg_clean: no BUG, WARNING or Oops in the kernel log since the test
 # began.
 dmesg_clean() {

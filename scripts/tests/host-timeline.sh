@@ -65,12 +65,7 @@ fi
 
 # Bad input: a clear error, nothing written.
 tool=$root/target/release/stopwatch-timeline
-status() {
-	set +e
-	"$@" >"$dir/bad.out" 2>&1
-	echo $?
-	set -e
-}
+status() { exit_status "$dir/bad.out" "$@"; }
 # The first record's time made not hex.
 awk '!done && /^r / { sub(/^r [0-9a-f]+ /, "r zz "); done = 1 } 1' "$dir/tl/dump.txt" >"$dir/bad-dump"
 check "a corrupt record line: exit 1" test "$(status "$tool" "$dir/bad-dump" --svg "$dir/bad.svg")" = 1

@@ -6,12 +6,7 @@ set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SW_HOST=1 . "$root/scripts/guest/lib.sh"
 vm() { "$root/scripts/vm-run" --no-build --quiet "$@"; }
-status() {
-	set +e
-	"$@" >/dev/null 2>&1
-	echo $?
-	set -e
-}
+status() { exit_status /dev/null "$@"; }
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
