@@ -142,7 +142,7 @@ impl Timeline {
             })
     }
 
-    /// The culprit CPUs of any instance.
+    /// The newest instance that names `cpu` a culprit.
     pub(crate) fn culprit_of(&self, cpu: u16) -> Option<u32> {
         self.instances
             .iter()

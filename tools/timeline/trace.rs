@@ -88,22 +88,25 @@ pub(crate) fn render(t: &Timeline) -> String {
         ));
     }
     for s in &t.slices {
-        let (cat, mut args) = match s.kind {
+        let (cat, args) = match s.kind {
             SliceKind::State(state) => ("state", format!(r#""state":{}"#, json(state.name()))),
             SliceKind::NotArrived => ("culprit", r#""culprit":true"#.to_string()),
-            SliceKind::Call => ("stop_machine", String::new()),
+            SliceKind::Call => (
+                "stop_machine",
+                t.instances
+                    .iter()
+                    .find(|i| i.stop == s.stop)
+                    .map_or(String::new(), |i| {
+                        let culprits: Vec<String> = i.culprits.iter().map(u16::to_string).collect();
+                        format!(
+                            r#""fn":{},"culprit_cpus":[{}],"stops":{}"#,
+                            json(&i.func),
+                            culprits.join(","),
+                            json(&i.line)
+                        )
+                    }),
+            ),
         };
-        if let Some(i) = t.instances.iter().find(|i| i.stop == s.stop) {
-            if s.kind == SliceKind::Call {
-                let culprits: Vec<String> = i.culprits.iter().map(u16::to_string).collect();
-                args = format!(
-                    r#""fn":{},"culprit_cpus":[{}],"stops":{}"#,
-                    json(&i.func),
-                    culprits.join(","),
-                    json(&i.line)
-                );
-            }
-        }
         events.push(format!(
             r#"{{"ph":"X","cat":"{cat}","name":{},"pid":{PID},"tid":{},"ts":{},"dur":{:.3},"args":{{"stop":{}{}{args}}}}}"#,
             json(&s.name),
