@@ -16,7 +16,9 @@
 #   make clean      remove the module build products (the kernel stays)
 #
 # KERNEL=6.12 selects the LTS kernel for every target (default 7.3; `make
-# test` without KERNEL= tests both). FLAVOUR=seed-fix builds the kernel
+# test` without KERNEL= tests both). ARCH=arm64 builds, boots and tests an
+# arm64 kernel under qemu-system-aarch64 instead of x86_64 (`make test`
+# without ARCH= tests x86_64 only). FLAVOUR=seed-fix builds the kernel
 # with the seed's multi_cpu_stop() change. KDIR=/path uses a kernel tree
 # you built instead of the cached one.
 # STOPWATCH_CACHE=/path moves the cache (default ~/.cache/stopwatch).
@@ -27,6 +29,11 @@ export STOPWATCH_KERNEL := $(KERNEL)
 endif
 ifdef FLAVOUR
 export STOPWATCH_FLAVOUR := $(FLAVOUR)
+endif
+# ARCH= on make's command line only: an ARCH in the environment is often
+# somebody else's (STOPWATCH_ARCH is this project's).
+ifeq ($(origin ARCH),command line)
+export STOPWATCH_ARCH := $(ARCH)
 endif
 # rustup's tools may be missing from a non-login shell's PATH (CI).
 export PATH := $(HOME)/.cargo/bin:$(PATH)

@@ -32,6 +32,59 @@ SW_KERNEL=${STOPWATCH_KERNEL:-7.3}
 # Every kernel `make test` covers, in the order it runs them.
 SW_KERNELS="7.3 6.12"
 
+# Architecture of the test kernel and its guest: STOPWATCH_ARCH=x86_64
+# (default) or arm64; `make ARCH=arm64` sets it for every target. With
+# the kernel version and the flavour it is one of the three axes of a
+# kernel build's cache key (sw_kernel_dir).
+SW_ARCH=${STOPWATCH_ARCH:-x86_64}
+# Every architecture there is a recipe for.
+SW_ARCHES="x86_64 arm64"
+
+# Sets what differs between architectures: the kernel's ARCH=, the image
+# QEMU boots, the QEMU binary and the package that has it, the machine
+# and CPU options, the serial console, what the kernel command line needs
+# (ending in a space), Debian's name of the architecture, and the guest's
+# busybox package if it is not the host's.
+sw_select_arch() {
+	case "$SW_ARCH" in
+	x86_64)
+		SW_KARCH=x86_64
+		SW_KIMAGE=arch/x86/boot/bzImage
+		SW_QEMU=qemu-system-x86_64
+		SW_QEMU_PKG=qemu-system-x86
+		SW_QEMU_MACHINE=()
+		SW_QEMU_CPU=max
+		SW_CONSOLE=ttyS0
+		SW_APPEND=
+		SW_DEB_ARCH=amd64
+		# The guest's busybox: the host's busybox-static (scripts/deps).
+		SW_BUSYBOX_VERSION=
+		SW_BUSYBOX_SHA256=
+		;;
+	arm64)
+		SW_KARCH=arm64
+		SW_KIMAGE=arch/arm64/boot/Image
+		SW_QEMU=qemu-system-aarch64
+		SW_QEMU_PKG=qemu-system-arm
+		# GICv3, for pseudo-NMI (see arch-arm64.fragment). Pointer
+		# authentication with QEMU's own algorithm: the architected one
+		# (QARMA) is very slow to emulate, and the kernel signs return
+		# addresses.
+		SW_QEMU_MACHINE=(-M virt,gic-version=3)
+		SW_QEMU_CPU=max,pauth-impdef=on
+		SW_CONSOLE=ttyAMA0
+		SW_APPEND="irqchip.gicv3_pseudo_nmi=1 "
+		SW_DEB_ARCH=arm64
+		# The guest's busybox: Debian bookworm's static build.
+		SW_BUSYBOX_VERSION=1:1.35.0-4+deb12u1+b1
+		SW_BUSYBOX_SHA256=732c9135564fc71337e0e05fb4da4d11e6c28c1834bce3e405e575afef2a52f5
+		;;
+	*)
+		sw_die "unknown STOPWATCH_ARCH '$SW_ARCH' (known: $SW_ARCHES)"
+		;;
+	esac
+}
+
 # Flavour of the test kernel: STOPWATCH_FLAVOUR=stock (default), or a name
 # with patches in scripts/patches/NAME/ and/or options in
 # scripts/config/flavour-NAME.fragment (`make FLAVOUR=`). `seed-fix` is the
@@ -74,6 +127,42 @@ sw_die() {
 	exit 1
 }
 
+# sw_apt_fetch STATE PKG VERSION ARCH SHA256 ARCHIVE SUITE KEYRING: print
+# the path of Debian's PKG=VERSION for ARCH (`all` for arch-independent
+# packages) in the cache, downloading it first if it is not there, and
+# check it against SHA256. apt runs with a sources list and state of its
+# own in $SW_CACHE/apt/STATE (one per concurrent user): the system's apt
+# configuration and dpkg's architectures are not touched.
+sw_apt_fetch() {
+	local state=$1 pkg=$2 version=$3 arch=$4 sha=$5 archive=$6 suite=$7 keyring=$8
+	local aptdir=$SW_CACHE/apt/$state deb
+	deb=$SW_CACHE/dl/${pkg}_${version//:/%3a}_$arch.deb
+	if [ -f "$deb" ] && echo "$sha  $deb" | sha256sum -c --quiet - 2>/dev/null; then
+		printf '%s\n' "$deb"
+		return
+	fi
+	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$SW_CACHE/dl"
+	echo "deb [signed-by=$keyring] $archive $suite main" >"$aptdir/sources.list"
+	local opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list"
+		-o "Dir::Etc::SourceParts=/dev/null"
+		-o "Dir::State::Lists=$aptdir/lists"
+		-o "Dir::Cache=$aptdir/cache"
+		-o "APT::Sandbox::User=root"
+		-o "Debug::NoLocking=1")
+	# Another architecture's packages: apt's view only, for this state.
+	[ "$arch" = all ] || opts+=(-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch")
+	sw_log "fetching $pkg $version ($suite, $arch)"
+	apt-get "${opts[@]}" -qq update >&2 ||
+		sw_die "apt-get update of the project-local list failed: is the Debian mirror reachable?"
+	(cd "$SW_CACHE/dl" && apt-get "${opts[@]}" -qq download "$pkg=$version" >&2) ||
+		sw_die "could not download $pkg=$version: the pin in scripts/lib.sh may be gone from $suite"
+	if ! echo "$sha  $deb" | sha256sum -c --quiet - >&2; then
+		rm -f "$deb"
+		sw_die "sha256 mismatch for $deb (expected $sha); removed it"
+	fi
+	printf '%s\n' "$deb"
+}
+
 # Hash of stdin, 16 hex digits: cache keys.
 sw_hash() { sha256sum | cut -c1-16; }
 
@@ -87,12 +176,15 @@ sw_toolchain_id() {
 }
 
 # The config fragments of the selected kernel, in merge order: the common
-# one (STOPWATCH_FRAGMENT overrides it, for tests), the kernel's own, the
-# flavour's, the flavour's for this kernel.
+# one (STOPWATCH_FRAGMENT overrides it, for tests), the architecture's,
+# the kernel's own, the kernel's on this architecture, the flavour's, the
+# flavour's for this kernel.
 sw_fragments() {
 	printf '%s\n' "${STOPWATCH_FRAGMENT:-$SW_ROOT/.config.fragment}"
 	local f
-	for f in "$SW_ROOT/scripts/config/kernel-$SW_KERNEL.fragment" \
+	for f in "$SW_ROOT/scripts/config/arch-$SW_ARCH.fragment" \
+		"$SW_ROOT/scripts/config/kernel-$SW_KERNEL.fragment" \
+		"$SW_ROOT/scripts/config/kernel-$SW_KERNEL-$SW_ARCH.fragment" \
 		"$SW_ROOT/scripts/config/flavour-$SW_FLAVOUR.fragment" \
 		"$SW_ROOT/scripts/config/flavour-$SW_FLAVOUR-$SW_KERNEL.fragment"; do
 		[ ! -f "$f" ] || printf '%s\n' "$f"
@@ -134,16 +226,14 @@ sw_kernel_dir() {
 	patches=$(sw_patches)
 	key=$({
 		echo "recipe $SW_KERNEL_RECIPE"
+		echo "arch $SW_ARCH"
 		echo "$SW_KPKG $SW_KPKG_VERSION $SW_KPKG_SHA256"
 		sw_fragments | while read -r f; do cat "$f"; done
 		sw_toolchain_id
 		[ -z "$patches" ] || cat $patches
 	} | sw_hash)
-	if [ "$SW_FLAVOUR" = stock ]; then
-		printf '%s/kernel/%s-%s\n' "$SW_CACHE" "$SW_KERNEL" "$key"
-	else
-		printf '%s/kernel/%s-%s-%s\n' "$SW_CACHE" "$SW_KERNEL" "$SW_FLAVOUR" "$key"
-	fi
+	# The three axes in the name, for people; the key has everything.
+	printf '%s/kernel/%s-%s-%s-%s\n' "$SW_CACHE" "$SW_ARCH" "$SW_KERNEL" "$SW_FLAVOUR" "$key"
 }
 
 # The kernel tree modules build against: KDIR if the user gave one, else
@@ -169,9 +259,9 @@ sw_module_files() {
 	done
 }
 
-# The bzImage that goes with `sw_kdir`.
-sw_bzimage() {
-	printf '%s/arch/x86/boot/bzImage\n' "$(sw_kdir)"
+# The kernel image QEMU boots that goes with `sw_kdir`.
+sw_kimage() {
+	printf '%s/%s\n' "$(sw_kdir)" "$SW_KIMAGE"
 }
 
 # Where the out-of-tree modules are built: outside the repo, one directory
@@ -182,3 +272,7 @@ sw_modules_dir() {
 	kdir=$(sw_kdir)
 	printf '%s/modules/%s\n' "$SW_CACHE" "$(printf 'mirrored %s' "$kdir" | sw_hash)"
 }
+
+# The architecture is chosen once, when a script starts: a bad
+# STOPWATCH_ARCH stops it here.
+sw_select_arch

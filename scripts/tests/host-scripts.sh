@@ -21,4 +21,19 @@ for s in "$root"/scripts/*; do
 	check "$n --no-such-option exits 2" test "$rc" = 2
 	check "$n --no-such-option says what is wrong on stderr" grep -q 'no-such-option' "$err"
 done
+# The architecture is checked as each script starts, before anything runs.
+for s in vm-run kernel initramfs; do
+	set +e
+	STOPWATCH_ARCH=sparc64 timeout 60 "$root/scripts/$s" >/dev/null 2>"$err"
+	rc=$?
+	set -e
+	check "STOPWATCH_ARCH=sparc64 $s fails naming it and the known ones" \
+		sh -c "test $rc != 0 && grep -q \"unknown STOPWATCH_ARCH 'sparc64' (known: x86_64 arm64)\" '$err'"
+done
+set +e
+timeout 60 "$root/scripts/reproduce" --arch sparc64 >/dev/null 2>"$err"
+rc=$?
+set -e
+check "reproduce --arch sparc64 exits 2 naming the known ones" \
+	sh -c "test $rc = 2 && grep -q 'arch must be one of: x86_64 arm64' '$err'"
 exit "$SW_FAILED"
