@@ -21,6 +21,9 @@
 #include <linux/fs.h>
 #include <linux/jiffies.h>
 #include <linux/kprobes.h>
+#ifdef CONFIG_ARM64
+#include <asm/insn.h>
+#endif
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/clock.h>
@@ -295,6 +298,66 @@ void stopwatch_cond_resched(void)
 int stopwatch_seq_write(struct seq_file *m, const u8 *buf, size_t len)
 {
 	return seq_write(m, buf, len);
+}
+
+/* --- kprobes ------------------------------------------------------------- */
+
+#ifdef CONFIG_ARM64
+/*
+ * arm64's kprobes single-step only a few hints, and YIELD, which
+ * cpu_relax() is, is not one of them: a probe on the generic
+ * stop_machine_yield() (notrace, so no ftrace NOPs come first: YIELD; RET)
+ * is refused with -EINVAL. Such a probe goes on the second instruction:
+ * a hint changes no register, so the handler sees the same arguments and
+ * link register, on every call. The probe is registered disabled at +4,
+ * so that no handler runs until the instruction before it is known to be
+ * YIELD (only a registered probe's address is known), then enabled; else
+ * it is removed and the error at +0 stands.
+ */
+static int __maybe_unused sw_register_after_yield(struct kprobe *kp, int error_at_entry)
+{
+	int ret;
+
+	kp->addr = NULL;
+	kp->offset = AARCH64_INSN_SIZE;
+	kp->flags = KPROBE_FLAG_DISABLED;
+	if (register_kprobe(kp))
+		return error_at_entry;
+	if (le32_to_cpu(*(__le32 *)((unsigned long)kp->addr - AARCH64_INSN_SIZE)) !=
+	    aarch64_insn_gen_hint(AARCH64_INSN_HINT_YIELD)) {
+		unregister_kprobe(kp);
+		return error_at_entry;
+	}
+	ret = enable_kprobe(kp);
+	/*
+	 * With kprobes disarmed (debugfs kprobes/enabled = 0), enable_kprobe()
+	 * succeeds but leaves the probe disabled, and re-arming later would
+	 * skip it: refuse, as the other probes would be armed without it.
+	 */
+	if (!ret && kprobe_disabled(kp)) {
+		pr_err("%s: kprobes are disarmed (kprobes/enabled in debugfs)\n", kp->symbol_name);
+		ret = -EBUSY;
+	}
+	if (ret)
+		unregister_kprobe(kp);
+	return ret;
+}
+#endif
+
+/*
+ * register_kprobe() on a function's entry, where the architecture allows,
+ * else just after it (see above): stopwatch's kprobes, and the bench's
+ * bare probe where stopwatch has its spin probe, go through it.
+ */
+static int __maybe_unused sw_register_kprobe(struct kprobe *kp)
+{
+	int ret = register_kprobe(kp);
+
+#ifdef CONFIG_ARM64
+	if (ret == -EINVAL)
+		ret = sw_register_after_yield(kp, ret);
+#endif
+	return ret;
 }
 
 /* --- time ---------------------------------------------------------------- */

@@ -25,6 +25,7 @@
 #include <linux/printk.h>
 #include <linux/jiffies.h>
 #include <linux/kprobes.h>
+#include <asm/irq_regs.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
@@ -144,6 +145,26 @@ struct sw_probe {
 
 static struct sw_probe sw_probes[SW_MAX_PROBES];
 
+/*
+ * The caller of a probed function, from its first instruction, before its
+ * prologue ran: the return address is on top of the stack on x86 (mapped,
+ * for int3, jump-optimised and ftrace-based probes alike: read directly
+ * rather than through a fault-safe copy on every hit), and in the link
+ * register on arm64 (not yet signed: paciasp, if the function has it, is
+ * the instruction probed or a later one; stripping costs one instruction
+ * and keeps that true should a probe ever land after it).
+ */
+static __always_inline unsigned long sw_entry_caller(struct pt_regs *regs)
+{
+#if defined(CONFIG_X86)
+	return *(unsigned long *)kernel_stack_pointer(regs);
+#elif defined(CONFIG_ARM64)
+	return ptrauth_strip_kernel_insn_pac(procedure_link_pointer(regs));
+#else
+#error "stopwatch: sw_entry_caller() does not know this architecture"
+#endif
+}
+
 static __always_inline void sw_fill(struct sw_hit *hit, struct pt_regs *regs)
 {
 	/*
@@ -162,12 +183,7 @@ static __always_inline void sw_fill(struct sw_hit *hit, struct pt_regs *regs)
 	hit->retval = 0;
 	hit->instance = 0;
 	hit->phase = 0;
-	/*
-	 * At function entry the return address is on top of the stack, which
-	 * is mapped (int3, jump-optimised and ftrace-based probes alike): read
-	 * it directly rather than through a fault-safe copy on every hit.
-	 */
-	hit->caller = *(unsigned long *)kernel_stack_pointer(regs);
+	hit->caller = sw_entry_caller(regs);
 }
 
 /* The pid of the task a probe handler interrupted. */
@@ -211,7 +227,7 @@ static notrace int sw_touch_handler(struct kprobe *kp, struct pt_regs *regs)
 	/* The argument order spares moves: each is computed in its register.
 	 * The pre-handler's return value (0) comes from Rust, which keeps the
 	 * frame setup off its repeat path. */
-	return stopwatch_touch_hit(p->index, *(unsigned long *)kernel_stack_pointer(regs),
+	return stopwatch_touch_hit(p->index, sw_entry_caller(regs),
 				   READ_ONCE(jiffies), this_cpu_read(sw_live));
 }
 NOKPROBE_SYMBOL(sw_touch_handler);
@@ -315,7 +331,7 @@ int stopwatch_probe_register(u32 index, const char *symbol, u32 kind)
 			kind == SW_PROBE_TOUCH ? sw_touch_handler : sw_entry_handler;
 		if (irqs_off)
 			p->krp.kp.post_handler = sw_post_handler;
-		ret = register_kprobe(&p->krp.kp);
+		ret = sw_register_kprobe(&p->krp.kp);
 		/*
 		 * On an ftrace call site the kprobe is ftrace-based, and its
 		 * handlers run with interrupts as the caller had them: the post
@@ -523,6 +539,29 @@ NOKPROBE_SYMBOL(stopwatch_queue_note);
  * the IPI interrupted, and the stack dump shows its frames below the
  * interrupt's. The printk CPU lock keeps what one CPU prints here in one
  * piece, as the kernel's own NMI backtraces do. */
+/*
+ * Where the IPI interrupted the CPU. x86's stack dump from an interrupt
+ * prints the interrupted registers itself. arm64's unwinder (6.12 and
+ * 7.3) follows the frame records only, so a function that has not saved
+ * its return address in one (a leaf, or any function in its first
+ * instructions) hides its caller: the hog spinning in
+ * ktime_get_mono_fast_ns() shows as that function and then kthread().
+ * The interrupted PC and link register name both, as arm64's show_regs()
+ * prints them.
+ */
+static void sw_show_interrupted(void)
+{
+#ifdef CONFIG_ARM64
+	struct pt_regs *regs = get_irq_regs();
+
+	if (regs && !user_mode(regs)) {
+		printk(KERN_WARNING "pc : %pS\n", (void *)instruction_pointer(regs));
+		printk(KERN_WARNING "lr : %pS\n",
+		       (void *)ptrauth_strip_kernel_insn_pac(procedure_link_pointer(regs)));
+	}
+#endif
+}
+
 static void sw_backtrace_fn(void *unused)
 {
 	unsigned long flags;
@@ -530,8 +569,10 @@ static void sw_backtrace_fn(void *unused)
 
 	strscpy(comm, current->comm, sizeof(comm));
 	printk_cpu_sync_get_irqsave(flags);
-	if (stopwatch_console_backtrace(raw_smp_processor_id(), comm, task_pid_nr(current)))
+	if (stopwatch_console_backtrace(raw_smp_processor_id(), comm, task_pid_nr(current))) {
+		sw_show_interrupted();
 		dump_stack_lvl(KERN_WARNING);
+	}
 	printk_cpu_sync_put_irqrestore(flags);
 }
 

@@ -120,7 +120,8 @@ static int bare_register_stop(void)
 		.pre_handler = bare_pre,
 		.post_handler = bare_post,
 	};
-	ret = register_kprobe(&bare_spin);
+	/* On arm64 after its first instruction, as stopwatch's (services.c). */
+	ret = sw_register_kprobe(&bare_spin);
 	if (!ret)
 		return 0;
 undo:

@@ -29,7 +29,12 @@ ftrace_off() {
 }
 # sync_event [FETCH]: the kprobe event on touch_softlockup_watchdog_sync().
 sync_event() { echo "p:swbench/sync touch_softlockup_watchdog_sync $*"; }
-CALLER='caller=+0($stack):x64'
+# The caller, as stopwatch records it: the return address on top of the
+# stack at entry on x86, the link register on arm64.
+case $(uname -m) in
+aarch64) CALLER='caller=%x30:x64' ;;
+*) CALLER='caller=+0($stack):x64' ;;
+esac
 
 r=0
 while [ $r -lt "$ROUNDS" ]; do
