@@ -47,6 +47,16 @@ fails() {
 	fi
 }
 
+# skip DESCRIPTION REASON: a case this machine cannot run, with the reason
+# (scripts/test prints it and counts it apart from passes and failures).
+skip() {
+	echo "STOPWATCH-TEST skip - $1 ($2)"
+}
+
+# SW_MACHINE: the machine's architecture as `uname -m` says it (x86_64,
+# aarch64), for the few cases that differ.
+SW_MACHINE=$(uname -m)
+
 # exit_status OUT COMMAND [ARGS...]: runs COMMAND with its output in the
 # file OUT and prints its exit status (with or without `set -e`).
 exit_status() {
@@ -55,10 +65,11 @@ exit_status() {
 	"$@" >"$sw_out" 2>&1 && echo 0 || echo $?
 }
 
-# dmesg_clean: no BUG, WARNING or Oops in the kernel log since the test
+# dmesg_clean: no BUG, WARNING, Oops or stack trace ("Call Trace:" on x86,
+# "Call trace:" on arm64) in the kernel log since the test
 # began.
 dmesg_clean() {
-	if test_dmesg | grep -E 'BUG|WARNING|Oops|Call Trace'; then
+	if test_dmesg | grep -E 'BUG|WARNING|Oops|Call [Tt]race'; then
 		return 1
 	fi
 	return 0

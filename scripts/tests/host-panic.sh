@@ -24,7 +24,7 @@ panic_scenario() {
 	check "[$tag] the guest panicked" test "$(value panicked)" = 1
 	check "[$tag] the warning naming CPU $hog and the hog is on the serial console before the panic" \
 		test "$(value warning_before_panic)" = 1
-	check "[$tag] the hog's function is in CPU $hog's backtrace before the panic" \
+	check "[$tag] the hog's code is in CPU $hog's backtrace before the panic" \
 		test "$(value hog_frame_before_panic)" = 1
 	check "[$tag] the panic dump is complete and names CPU $hog and the hog" \
 		sh -c "test '$(value dump_complete)' = 1 && test '$(value dump_names_hog)' = 1"

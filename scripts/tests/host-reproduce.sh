@@ -43,7 +43,7 @@ storm_scenario() {
 		before "$(value console_warning_s)" "$(value first_bug_s)"
 	check "[$tag] console: the warning names CPU $hog and the hog's task" \
 		sh -c "test '$(value console_warning_cpu)' = $hog && case '$(value console_warning_task)' in stopwatch_hog/$hog/*) exit 0 ;; esac; exit 1"
-	check "[$tag] console: CPU $hog's backtrace shows the hog's function" test "$(value console_backtrace_culprit_frame)" = 1
+	check "[$tag] console: CPU $hog's backtrace shows the hog's code" test "$(value console_backtrace_culprit_frame)" = 1
 	check "[$tag] console: every soft-lockup report is followed by a note naming CPU $hog" \
 		sh -c "test '$(value unannotated_reports)' = 0 && test '$(value annotated_reports)' = '$(value bug_lines)'"
 	check "[$tag] the storm keeps completing calls afterwards" \

@@ -57,7 +57,7 @@ reader_stop() {
 # Oops, call trace, or KASAN or lockdep report; on a kernel with kmemleak
 # (the debug flavour), a scan finds no leak of stopwatch's modules.
 no_checker_report() {
-	if test_dmesg | grep -E 'BUG|WARNING|Oops|Call Trace|KASAN|lockdep|possible circular'; then
+	if test_dmesg | grep -E 'BUG|WARNING|Oops|Call [Tt]race|KASAN|lockdep|possible circular'; then
 		return 1
 	fi
 	[ -e /sys/kernel/debug/kmemleak ] || return 0
