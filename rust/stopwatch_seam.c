@@ -535,10 +535,6 @@ notrace void stopwatch_queue_note(void)
 }
 NOKPROBE_SYMBOL(stopwatch_queue_note);
 
-/* Runs on the target CPU in hard interrupt context: `current` is the task
- * the IPI interrupted, and the stack dump shows its frames below the
- * interrupt's. The printk CPU lock keeps what one CPU prints here in one
- * piece, as the kernel's own NMI backtraces do. */
 /*
  * Where the IPI interrupted the CPU. x86's stack dump from an interrupt
  * prints the interrupted registers itself. arm64's unwinder (6.12 and
@@ -562,6 +558,10 @@ static void sw_show_interrupted(void)
 #endif
 }
 
+/* Runs on the target CPU in hard interrupt context: `current` is the task
+ * the IPI interrupted, and the stack dump shows its frames below the
+ * interrupt's. The printk CPU lock keeps what one CPU prints here in one
+ * piece, as the kernel's own NMI backtraces do. */
 static void sw_backtrace_fn(void *unused)
 {
 	unsigned long flags;
