@@ -80,8 +80,14 @@ check "console on: a note after a report names CPU 2 and the hog" \
 check "hog unloads" rmmod stopwatch_hog
 check "hog loads idle with interrupts off (CPU 2, 3 s)" \
 	insmod /stopwatch/stopwatch_hog.ko start=0 cpu=2 seconds=3 touch_ms=100 irqs_off=1
-# The storm's thread sleeps on a timer of the CPU it last ran on: keep it
-# off CPU 2, whose timers do not fire while its interrupts are off.
+# While CPU 2's interrupts are off, a CPU that flushes the TLB of a
+# process CPU 2 last ran (this shell's fork, a command's exit) spins in
+# flush_tlb_multi() until the hog is done: the storm's thread cannot run
+# there, and no stop_machine() call begins. Seen on 6.12 in about one
+# stall in twelve. So this shell and its commands run on CPU 3, and the
+# storm's thread on CPU 0. (That thread also sleeps on a timer of the CPU
+# it last ran on, which would not fire on CPU 2.)
+check "this shell pinned to CPU 3" sh -c "taskset -p 8 $$ >/dev/null"
 check "storm's thread pinned to CPU 0" sh -c '
 	for p in /proc/[0-9]*; do
 		[ "$(cat $p/comm 2>/dev/null)" = stopwatch_storm ] && taskset -p 1 ${p#/proc/} >/dev/null && exit 0
