@@ -9,9 +9,11 @@
 # is as busy with something else. (A reader that copied and formatted the
 # rings in one go, as before, held its CPU and made that wait seconds. Any
 # busy vCPU slows the others under TCG, hence the busy baseline; TCG's own
-# jitter in these waits is a few ms: the median is compared, within one
-# tick, the longest printed. The reader's own measure of its stretches is
-# printed too; `readhold` checks it where it is exact.)
+# jitter in these waits is a few ms: the median is compared, within two
+# ticks, the longest printed. In twelve runs the median while reading was
+# 0.2 to 4.3 ms above the busy one: one tick was too tight. The reader's
+# own measure of its stretches is printed too; `readhold` checks it where
+# it is exact.)
 # vm-run: --cpus 4 --mem 1024M --timeout 600
 
 D=$SW_DEBUGFS
@@ -86,8 +88,8 @@ check "storm unloads" rmmod stopwatch_storm
 set -- $(arrivals)
 echo "while reading: $3 instances, last arrival median $1 ms, longest $2 ms (busy without a reader: $base_median, $base_max ms; tick $TICK_MS ms)"
 check "instances were recorded while reading" test "$3" -gt 0
-check "while reading, the median last arrival is within one tick of that while busy without a reader" \
-	awk -v with="$1" -v base="$base_median" -v tick=$TICK_MS 'BEGIN { exit !(with <= base + tick) }'
+check "while reading, the median last arrival is within two ticks of that while busy without a reader" \
+	awk -v with="$1" -v base="$base_median" -v tick=$TICK_MS 'BEGIN { exit !(with <= base + 2 * tick) }'
 grep '^reading ' "$D/stats"
 check "stopwatch unloads" rmmod stopwatch
 check "dmesg has no BUG, WARNING or Oops" dmesg_clean
