@@ -312,7 +312,10 @@ pub(crate) const fn stream_fns<T: 'static, S: Stream<T>>() -> StreamFns {
         let o = unsafe { &*o.cast::<Open<T, S>>() };
         // SAFETY: as in `seek`.
         let data = unsafe { &*o.data };
-        let shown = Showing(&|f: &mut fmt::Formatter<'_>| o.stream.show(data, f));
+        // A named closure: rustc 1.85 (Debian's) does not extend a
+        // temporary's life through a tuple struct's constructor.
+        let show = |f: &mut fmt::Formatter<'_>| o.stream.show(data, f);
+        let shown = Showing(&show);
         match fmt::write(&mut SeqWriter(m), format_args!("{shown}")) {
             Ok(()) => 0,
             // services.c turns this into a retry if the buffer overflowed.
@@ -442,7 +445,9 @@ unsafe fn show_file<T: 'static>(m: *mut c_void, file: &SwFile) -> c_int {
     let Some(read) = spec.read else {
         return EINVAL.to_errno();
     };
-    let shown = Showing(&|f: &mut fmt::Formatter<'_>| read(data, f));
+    // Named, as in `StreamFns::show`.
+    let show = |f: &mut fmt::Formatter<'_>| read(data, f);
+    let shown = Showing(&show);
     match fmt::write(&mut SeqWriter(m), format_args!("{shown}")) {
         Ok(()) => 0,
         // services.c turns this into a retry if the buffer overflowed.

@@ -23,6 +23,10 @@
 pub(crate) const FORMAT_VERSION: u8 = 2;
 
 /// Size of one encoded record in bytes.
+#[allow(
+    dead_code,
+    reason = "used by the assertion below and the tests only; rustc 1.85 (Debian's) does not count a use in a `const _`, newer rustc does, so an `expect` would be unfulfilled there"
+)]
 pub(crate) const RECORD_BYTES: usize = 32;
 const _: () = assert!(core::mem::size_of::<[u64; 4]>() == RECORD_BYTES);
 

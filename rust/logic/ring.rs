@@ -29,6 +29,10 @@ use core::sync::atomic::{
 /// aligned to (`L1_CACHE_BYTES` on x86_64 and arm64), so that no two CPUs
 /// write one line: [`Ring`] and `super::live::CpuLive`. Must match their
 /// `repr(align)`.
+#[allow(
+    dead_code,
+    reason = "used by `const _` assertions and the tests only; rustc 1.85 (Debian's) does not count a use in a `const _`, newer rustc does, so an `expect` would be unfulfilled there"
+)]
 pub(crate) const CACHE_LINE: usize = 64;
 
 /// Smallest ring, in records.
