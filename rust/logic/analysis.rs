@@ -8,7 +8,7 @@
 
 use super::{
     record::{Event, Record, StopState},
-    Alloc, List, NoMemory,
+    sort, Alloc, List, NoMemory,
 };
 
 /// How many instances a [`StopLog`] keeps (the newest).
@@ -387,7 +387,7 @@ impl<A: Alloc> StopSummary<A> {
                 times.try_push(Arrival { ts_ns, cpu: c.cpu })?;
             }
         }
-        times.sort_unstable();
+        sort::sort(&mut times);
         Ok(times)
     }
 
@@ -462,7 +462,7 @@ impl<A: Alloc> StopSummary<A> {
         if late.is_empty() {
             return Ok(Culprit::Unknown);
         }
-        late.sort_unstable_by_key(|l| (l.blocked_in.is_some(), u64::MAX - l.lag_ns, l.cpu));
+        sort::sort_by_key(&mut late, |l| (l.blocked_in.is_some(), u64::MAX - l.lag_ns, l.cpu));
         Ok(Culprit::Late(late))
     }
 }

@@ -6,7 +6,7 @@
 use super::{CompactSym, MaybeTask, Ms, Names, Secs, Sym, Task};
 use crate::logic::{
     analysis::{Blame, CpuInStop, Culprit, Late, StopSummary},
-    Alloc, List,
+    sort, Alloc, List,
 };
 use core::fmt::{self, Display, Formatter};
 
@@ -88,7 +88,7 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
         write!(f, " cpus={} arrivals_ms=", s.nr_cpus)?;
         // By CPU, as the field has always listed them.
         let mut arrivals = s.arrivals().map_err(|_| fmt::Error)?;
-        arrivals.sort_unstable_by_key(|a| a.cpu);
+        sort::sort_by_key(&mut arrivals, |a| a.cpu);
         for (i, a) in arrivals.iter().enumerate() {
             write!(
                 f,
@@ -216,7 +216,7 @@ fn by_cpu<A: Alloc>(
             values.try_push((c.cpu, v)).map_err(|_| fmt::Error)?;
         }
     }
-    values.sort_unstable();
+    sort::sort(&mut values);
     write!(f, " {name}=")?;
     for (i, (cpu, v)) in values.iter().enumerate() {
         write!(f, "{}{cpu}:{}", if i == 0 { "" } else { "," }, Ms(*v))?;
