@@ -10,13 +10,18 @@
 #   make bench      cost next to a bare kprobe and ftrace: touches, stop_machine(), reading
 #   make soak       the long soak (load cycles, hotplug, fuzzed controls, ...)
 #   make kernel     fetch, configure and build the test kernel only
+#                   (a distribution kernel: fetch it, prepare its source)
+#   make deb        a Debian package of stopwatch.ko for Debian's kernel
+#                   (KERNEL=debian-7.3, the default for this target)
 #   make deps       install the toolchain and packages
 #   make clippy     build the modules with CLIPPY=1
 #   make fmt        rustfmt the Rust sources; `make fmt-check` only checks
 #   make clean      remove the module build products (the kernel stays)
 #
 # KERNEL=6.12 selects the LTS kernel for every target (default 7.3; `make
-# test` without KERNEL= tests both). ARCH=arm64 builds, boots and tests an
+# test` without KERNEL= tests every kernel). KERNEL=debian-7.3 is Debian's
+# own 7.3 image, unmodified, built against with Debian's toolchain;
+# DISTRO_FLAVOUR=amd64 (default), cloud-amd64 or rt-amd64 picks its image. ARCH=arm64 builds, boots and tests an
 # arm64 kernel under qemu-system-aarch64 instead of x86_64 (`make test`
 # without ARCH= tests x86_64 only). FLAVOUR=seed-fix builds the kernel
 # with the seed's multi_cpu_stop() change. KDIR=/path uses a kernel tree
@@ -30,6 +35,9 @@ endif
 ifdef FLAVOUR
 export STOPWATCH_FLAVOUR := $(FLAVOUR)
 endif
+ifdef DISTRO_FLAVOUR
+export STOPWATCH_DISTRO_FLAVOUR := $(DISTRO_FLAVOUR)
+endif
 # ARCH= on make's command line only: an ARCH in the environment is often
 # somebody else's (STOPWATCH_ARCH is this project's).
 ifeq ($(origin ARCH),command line)
@@ -39,7 +47,7 @@ endif
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 RUST_SOURCES := $(shell find rust samples tools -name '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel deps run test unit bench soak clippy fmt fmt-check clean help
+.PHONY: all modules kernel deb deps run test unit bench soak clippy fmt fmt-check clean help
 
 all: modules
 
@@ -51,6 +59,9 @@ clippy:
 
 kernel:
 	@scripts/kernel build
+
+deb:
+	@scripts/deb
 
 deps:
 	@scripts/deps

@@ -29,8 +29,12 @@ SW_KERNEL_RECIPE=1
 # Kernel selection: STOPWATCH_KERNEL=7.3 (default) or 6.12; `make
 # KERNEL=6.12` sets it for every target.
 SW_KERNEL=${STOPWATCH_KERNEL:-7.3}
-# Every kernel `make test` covers, in the order it runs them.
-SW_KERNELS="7.3 6.12"
+# Every kernel `make test` covers, in the order it runs them: the two the
+# project builds, then the distribution's own.
+SW_KERNELS="7.3 6.12 debian-7.3"
+# The flavour of a distribution kernel: which of its images (Debian's
+# amd64, cloud-amd64, rt-amd64); `make DISTRO_FLAVOUR=` sets it.
+SW_DISTRO_FLAVOUR=${STOPWATCH_DISTRO_FLAVOUR:-amd64}
 
 # Architecture of the test kernel and its guest: STOPWATCH_ARCH=x86_64
 # (default) or arm64; `make ARCH=arm64` sets it for every target. With
@@ -91,9 +95,15 @@ sw_select_arch() {
 # seed's one-line change to multi_cpu_stop(), for evaluation.
 SW_FLAVOUR=${STOPWATCH_FLAVOUR:-stock}
 
+# Sets, for the selected kernel, SW_KIND (`built`: the project configures
+# and builds it; `distro`: a distribution's image, fetched and pinned,
+# never rebuilt) and where its source comes from (SW_KPKG*). A distro
+# kernel also sets its release, packages and build root (SW_DISTRO_*,
+# SW_ROOT_*; see sw_select_distro).
 sw_select_kernel() {
+	SW_KIND=built
 	case "$SW_KERNEL" in
-	7.3)
+	7.3 | debian-7.3)
 		# Debian trixie-backports' linux-source-7.3, fetched with a
 		# project-local sources list (the system's apt config is not
 		# touched).
@@ -103,6 +113,7 @@ sw_select_kernel() {
 		SW_KPKG_ARCHIVE=http://deb.debian.org/debian
 		SW_KPKG_SUITE=trixie-backports
 		SW_KPKG_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+		[ "$SW_KERNEL" = 7.3 ] || sw_select_distro
 		;;
 	6.12)
 		# The LTS kernel fleets run, without forced preemption: Debian
@@ -119,6 +130,68 @@ sw_select_kernel() {
 		sw_die "unknown STOPWATCH_KERNEL '$SW_KERNEL' (known: $SW_KERNELS)"
 		;;
 	esac
+}
+
+# A distribution kernel: Debian's own 7.3 images, built with CONFIG_RUST=y
+# (trixie-backports). Its source is linux-source-7.3 of the same version
+# (above), which regenerates the Rust build products Debian's headers do
+# not ship. Per flavour: the package with the signed image and the one with
+# its .config and Module.symvers, each pinned by sha256. The build root
+# holds the toolchain the config names (CONFIG_*_VERSION_TEXT, checked by
+# scripts/buildroot check). Adding the next Debian kernel with Rust: a case
+# here and in sw_select_kernel.
+sw_select_distro() {
+	[ "$SW_ARCH" = x86_64 ] ||
+		sw_die "$SW_KERNEL is Debian's amd64 image: STOPWATCH_ARCH=$SW_ARCH is not one of its architectures"
+	SW_KIND=distro
+	SW_DISTRO_VERSION=7.3.4-1~bpo13+1
+	SW_DISTRO_ARCHIVE=http://deb.debian.org/debian
+	SW_DISTRO_SUITE=trixie-backports
+	SW_DISTRO_RELEASE=7.3.4+deb13-$SW_DISTRO_FLAVOUR
+	SW_DISTRO_IMAGE_PKG=linux-binary-$SW_DISTRO_RELEASE
+	SW_DISTRO_HEADERS_PKG=linux-headers-$SW_DISTRO_RELEASE
+	# What Debian's kernel is installed as (`make deb` depends on it).
+	SW_DISTRO_KERNEL_PKG=linux-image-$SW_DISTRO_RELEASE
+	case "$SW_DISTRO_FLAVOUR" in
+	amd64)
+		SW_DISTRO_IMAGE_SHA256=7e3248d03a84dcdda88c567aa8c4038f2e7795d2dd167b112c56f8901b6f513f
+		SW_DISTRO_HEADERS_SHA256=1c43249a7b98aee4af60f2b822ddb04a9e96c1c9e8b013e5f74d3d9faf318699
+		;;
+	cloud-amd64)
+		SW_DISTRO_IMAGE_SHA256=c4fbc8e404958693b28825474c20742d70594d65ca58aea7be6a279c81eb6fa0
+		SW_DISTRO_HEADERS_SHA256=7cd1d71ea5c0dd03f1288767a9d489a02324cedcce17549971604f50450ccb3c
+		;;
+	rt-amd64)
+		SW_DISTRO_IMAGE_SHA256=7046cf548f57392d29006037c300a764bde1793907bcc8facbc153486dffda2f
+		SW_DISTRO_HEADERS_SHA256=5b4a2ea376ad328afdad4bafaa370060d5876cbe53aa0ff2d4976bfe7155b464
+		;;
+	*)
+		sw_die "unknown STOPWATCH_DISTRO_FLAVOUR '$SW_DISTRO_FLAVOUR' for $SW_KERNEL (known: amd64 cloud-amd64 rt-amd64)"
+		;;
+	esac
+	# The compiler the config names (CONFIG_CC_VERSION_TEXT), as Debian's
+	# kernel build calls it, and the build root that has it.
+	SW_DISTRO_CC=x86_64-linux-gnu-gcc-14
+	SW_ROOT_SUITE=trixie
+	SW_ROOT_ARCHIVE=http://deb.debian.org/debian
+	SW_ROOT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+	# Pinned: what the kernel's config and its Rust symbols depend on
+	# (rustc's version string is in every Rust symbol's hash), and pahole
+	# (CONFIG_PAHOLE_VERSION). Unpinned: kbuild's other tools, openssl
+	# among them (CONFIG_OPENSSL_SUPPORTS_ML_DSA asks the openssl binary).
+	SW_ROOT_PACKAGES="gcc-14=14.2.0-19 rustc=1.85.1+dfsg1-1+deb13u1
+		rust-src=1.85.1+dfsg1-1+deb13u1 rust-clippy=1.85.1+dfsg1-1+deb13u1
+		bindgen=0.71.1-6
+		libclang-19-dev=1:19.1.7-3+b1 dwarves=1.30-1
+		make bc flex bison libelf-dev libssl-dev openssl kmod cpio xz-utils python3"
+}
+
+# The build root of the selected distribution kernel's toolchain, keyed by
+# its suite and pins (scripts/buildroot).
+sw_buildroot_dir() {
+	local key
+	key=$(printf '%s\n' "$SW_ROOT_SUITE" $SW_ROOT_PACKAGES | sw_hash)
+	printf '%s/buildroot/%s-%s\n' "$SW_CACHE" "$SW_ROOT_SUITE" "$key"
 }
 
 sw_log() { printf 'stopwatch: %s\n' "$*" >&2; }
@@ -218,10 +291,25 @@ sw_patches() {
 
 # Directory of the configured and built kernel for the selected version,
 # fragments and toolchain (the `O=` of the kernel build, usable as KDIR).
+# A distribution kernel's is the source prepared for modules with its
+# config, keyed by its pinned packages and build root.
 sw_kernel_dir() {
 	sw_select_kernel
 	local key
 	local patches
+	if [ "$SW_KIND" = distro ]; then
+		[ "$SW_FLAVOUR" = stock ] ||
+			sw_die "$SW_KERNEL is the distribution's image, never rebuilt: STOPWATCH_FLAVOUR=$SW_FLAVOUR needs a kernel the project builds (7.3, 6.12)"
+		key=$({
+			echo "recipe $SW_KERNEL_RECIPE"
+			echo "$SW_KPKG $SW_KPKG_VERSION $SW_KPKG_SHA256"
+			echo "$SW_DISTRO_IMAGE_PKG $SW_DISTRO_VERSION $SW_DISTRO_IMAGE_SHA256"
+			echo "$SW_DISTRO_HEADERS_PKG $SW_DISTRO_VERSION $SW_DISTRO_HEADERS_SHA256"
+			sw_buildroot_dir
+		} | sw_hash)
+		printf '%s/kernel/%s-%s-%s-%s\n' "$SW_CACHE" "$SW_ARCH" "$SW_KERNEL" "$SW_DISTRO_FLAVOUR" "$key"
+		return
+	fi
 	sw_check_flavour
 	patches=$(sw_patches)
 	key=$({
@@ -259,9 +347,28 @@ sw_module_files() {
 	done
 }
 
-# The kernel image QEMU boots that goes with `sw_kdir`.
+# The kernel image QEMU boots that goes with `sw_kdir`: a distribution
+# kernel's is its own signed image, copied there unmodified.
 sw_kimage() {
-	printf '%s/%s\n' "$(sw_kdir)" "$SW_KIMAGE"
+	sw_select_kernel
+	if [ "$SW_KIND" = distro ]; then
+		printf '%s/vmlinuz\n' "$(sw_kdir)"
+	else
+		printf '%s/%s\n' "$(sw_kdir)" "$SW_KIMAGE"
+	fi
+}
+
+# sw_kbuild ARGS...: make ARGS with the selected kernel's toolchain: the
+# project's LLVM for a kernel it builds; for a distribution kernel, its
+# own compiler in its build root (scripts/buildroot), with its release.
+sw_kbuild() {
+	sw_select_kernel
+	if [ "$SW_KIND" = distro ]; then
+		"$SW_ROOT/scripts/buildroot" run make ARCH=x86 CROSS_COMPILE=x86_64-linux-gnu- \
+			CC="$SW_DISTRO_CC" HOSTCC="$SW_DISTRO_CC" KERNELRELEASE="$SW_DISTRO_RELEASE" "$@"
+	else
+		make ARCH="$SW_KARCH" LLVM="$SW_LLVM" "$@"
+	fi
 }
 
 # Where the out-of-tree modules are built: outside the repo, one directory
