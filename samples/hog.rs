@@ -7,8 +7,8 @@
 //! Its CPU's stopper cannot run meanwhile: a `stop_machine()` issued now
 //! waits for it with every other CPU spinning in PREPARE.
 //!
-//! Runs once at load (`start=1`, the default) and again for each `1`
-//! written to `/sys/kernel/debug/stopwatch_hog/run`. Always bounded by
+//! Runs once at load (`start=1`, the default; `delay_ms` after it) and
+//! again for each `1` written to `/sys/kernel/debug/stopwatch_hog/run`. Always bounded by
 //! `seconds`, so the guest recovers.
 //!
 //! With `pair_cpu=N`, a thread also calls `stop_two_cpus(N, first hogged
@@ -60,6 +60,8 @@ struct Params {
     start: bool,
     /// `irqs_off`.
     irqs_off: bool,
+    /// `delay_ms`.
+    delay_ms: u32,
 }
 
 mod ffi {
@@ -86,6 +88,8 @@ struct OneHog {
     touch_ms: u32,
     /// Interrupts off too.
     irqs_off: bool,
+    /// Wait before the run asked for at load.
+    delay_ms: u32,
     /// A run was asked for and has not started.
     pending: AtomicBool,
     /// A run is going on.
@@ -180,6 +184,7 @@ fn hog(st: &OneHog) {
 unsafe extern "C" fn hog_thread(data: *mut c_void) -> c_int {
     // SAFETY: guaranteed by the caller.
     let st = unsafe { &*data.cast::<OneHog>() };
+    support::sleep_ms(st.delay_ms);
     while !support::should_stop() {
         if st.pending.swap(false, Relaxed) {
             st.running.store(true, Relaxed);
@@ -282,6 +287,7 @@ impl kernel::Module for Hog {
             return Err(EINVAL);
         }
         check_param("touch_ms", p.touch_ms.into(), 0, 10_000)?;
+        check_param("delay_ms", p.delay_ms.into(), 0, 60_000)?;
         let mut hogs = KVec::with_capacity(cpus.len(), GFP_KERNEL)?;
         for (i, &cpu) in cpus.iter().enumerate() {
             let secs = seconds.get(i).or(seconds.first()).copied().unwrap_or(0);
@@ -304,6 +310,7 @@ impl kernel::Module for Hog {
                     seconds: secs,
                     touch_ms: p.touch_ms,
                     irqs_off: p.irqs_off,
+                    delay_ms: p.delay_ms,
                     pending: AtomicBool::new(p.start),
                     running: AtomicBool::new(false),
                     runs: AtomicU64::new(0),

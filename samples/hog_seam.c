@@ -42,6 +42,11 @@ static bool start = true;
 module_param(start, bool, 0444);
 MODULE_PARM_DESC(start, "Run once at load");
 
+static uint delay_ms;
+module_param(delay_ms, uint, 0444);
+MODULE_PARM_DESC(delay_ms,
+		 "Wait delay_ms after load before the run of start=1 (..=60000): a run that needs no debugfs write, as under lockdown");
+
 static int pair_cpu = -1;
 module_param(pair_cpu, int, 0444);
 MODULE_PARM_DESC(pair_cpu,
@@ -133,6 +138,7 @@ struct hog_params {
 	u32 touch_ms;
 	bool start;
 	bool irqs_off;
+	u32 delay_ms;
 };
 
 void stopwatch_hog_params(struct hog_params *out);
@@ -149,6 +155,7 @@ void stopwatch_hog_params(struct hog_params *out)
 	out->touch_ms = touch_ms;
 	out->start = start;
 	out->irqs_off = irqs_off;
+	out->delay_ms = delay_ms;
 }
 
 unsigned long stopwatch_hog_irq_save(void);

@@ -19,10 +19,11 @@ check "storm unloads" rmmod stopwatch_storm
 fails "hog refuses seconds=0" insmod /stopwatch/stopwatch_hog.ko seconds=0
 fails "hog refuses seconds=61" insmod /stopwatch/stopwatch_hog.ko seconds=61
 fails "hog refuses touch_ms=10001" insmod /stopwatch/stopwatch_hog.ko touch_ms=10001
+fails "hog refuses delay_ms=60001" insmod /stopwatch/stopwatch_hog.ko delay_ms=60001
 fails "hog refuses a CPU that does not exist" insmod /stopwatch/stopwatch_hog.ko cpu=99
 fails "hog refuses a CPU listed twice" insmod /stopwatch/stopwatch_hog.ko cpu=1,1
 fails "hog refuses 2 lengths for 3 CPUs" insmod /stopwatch/stopwatch_hog.ko cpu=1,2,3 seconds=2,3
-check "hog's refusals are explained in dmesg" sh -c 'dmesg | grep -q "seconds=0 out of range" && dmesg | grep -q "seconds=61 out of range" && dmesg | grep -q "touch_ms=10001 out of range" && dmesg | grep -q "cpu=99 does not exist" && dmesg | grep -q "cpu=1 is listed twice" && dmesg | grep -q "seconds takes one value or one per CPU: 2 for 3 CPUs"'
+check "hog's refusals are explained in dmesg" sh -c 'dmesg | grep -q "seconds=0 out of range" && dmesg | grep -q "seconds=61 out of range" && dmesg | grep -q "touch_ms=10001 out of range" && dmesg | grep -q "delay_ms=60001 out of range" && dmesg | grep -q "cpu=99 does not exist" && dmesg | grep -q "cpu=1 is listed twice" && dmesg | grep -q "seconds takes one value or one per CPU: 2 for 3 CPUs"'
 check "hog takes two CPUs with a length each, and runs both on request" sh -c 'insmod /stopwatch/stopwatch_hog.ko start=0 cpu=1,2 seconds=1,2 touch_ms=100 &&
 	echo 1 > /sys/kernel/debug/stopwatch_hog/run && sleep 3 &&
 	grep -q "^runs=1 running=0 .* seconds=1,2 " /sys/kernel/debug/stopwatch_hog/stats &&
