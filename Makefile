@@ -12,7 +12,8 @@
 #   make kernel     fetch, configure and build the test kernel only
 #                   (a distribution kernel: fetch it, prepare its source)
 #   make deb        a Debian package of stopwatch.ko for Debian's kernel
-#                   (KERNEL=debian-7.3, the default for this target)
+#                   (KERNEL=debian-7.3, the default for this target;
+#                   SIGN_KEY=MOK.priv SIGN_CERT=MOK.der signs it)
 #   make deps       install the toolchain and packages
 #   make clippy     build the modules with CLIPPY=1
 #   make fmt        rustfmt the Rust sources; `make fmt-check` only checks
@@ -27,6 +28,8 @@
 # with the seed's multi_cpu_stop() change. KDIR=/path uses a kernel tree
 # you built instead of the cached one.
 # STOPWATCH_CACHE=/path moves the cache (default ~/.cache/stopwatch).
+# The targets that boot guests install what they need first (scripts/deps);
+# `make deb` needs only mmdebstrap (scripts/deps --distro).
 
 export KDIR
 ifdef KERNEL
@@ -61,24 +64,24 @@ kernel:
 	@scripts/kernel build
 
 deb:
-	@scripts/deb
+	@scripts/deb $(if $(SIGN_KEY),--sign $(SIGN_KEY) $(SIGN_CERT))
 
 deps:
 	@scripts/deps
 
-run: modules
+run: deps modules
 	@scripts/reproduce $(REPRODUCE_ARGS)
 
-test:
+test: deps
 	@scripts/test
 
 unit:
 	@scripts/test --only unit
 
-bench: modules
+bench: deps modules
 	@scripts/bench
 
-soak: modules
+soak: deps modules
 	@scripts/soak $(SOAK_ARGS)
 
 # The kernel's own rustfmt settings, from the cached source tree.

@@ -209,18 +209,23 @@ int stopwatch_bench_rb_write(void *rb, const void *data, unsigned long len)
  * other, every touch comes from another caller than the one before: a
  * touch stopwatch cannot coalesce, the path it records. barrier() keeps
  * each call from becoming a tail call, which would give both touches the
- * same return address.
+ * same return address. Each counts its calls in a variable of its own, so
+ * that the two are not the same code: GCC (Debian's kernels) folds
+ * identical functions into one (-fipa-icf), which gave both touches one
+ * caller and made them coalesce.
  */
+static unsigned long bench_touches_a, bench_touches_b;
+
 static noinline void bench_touch_a(void)
 {
 	touch_softlockup_watchdog();
-	barrier();
+	WRITE_ONCE(bench_touches_a, bench_touches_a + 1);
 }
 
 static noinline void bench_touch_b(void)
 {
 	touch_softlockup_watchdog();
-	barrier();
+	WRITE_ONCE(bench_touches_b, bench_touches_b + 1);
 }
 
 void stopwatch_bench_touch_pair(void)

@@ -149,11 +149,11 @@ fn hog(st: &OneHog) {
     let start = services::now_ns();
     // Nothing in this section sleeps.
     let no_preempt = NoPreempt::new();
-    // SAFETY: no preconditions; restored below, on this CPU (preemption is
-    // off).
-    let flags = st
-        .irqs_off
-        .then(|| unsafe { ffi::stopwatch_hog_irq_save() });
+    let flags = st.irqs_off.then(|| {
+        // SAFETY: no preconditions; restored below, on this CPU
+        // (preemption is off).
+        unsafe { ffi::stopwatch_hog_irq_save() }
+    });
     loop {
         let elapsed = services::now_ns().saturating_sub(start);
         if elapsed >= total_ns {

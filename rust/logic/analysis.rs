@@ -462,7 +462,9 @@ impl<A: Alloc> StopSummary<A> {
         if late.is_empty() {
             return Ok(Culprit::Unknown);
         }
-        sort::sort_by_key(&mut late, |l| (l.blocked_in.is_some(), u64::MAX - l.lag_ns, l.cpu));
+        sort::sort_by_key(&mut late, |l| {
+            (l.blocked_in.is_some(), u64::MAX - l.lag_ns, l.cpu)
+        });
         Ok(Culprit::Late(late))
     }
 }

@@ -19,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 check "scripts/deb builds a package" sh -c "'$root/scripts/deb' -o '$tmp/plain' >'$tmp/path'"
 deb=$(cat "$tmp/path")
-check "named stopwatch-modules-$SW_DISTRO_RELEASE_..._amd64.deb" \
+check "named stopwatch-modules-${SW_DISTRO_RELEASE}_VERSION_amd64.deb" \
 	sh -c "basename '$deb' | grep -q '^stopwatch-modules-${SW_DISTRO_RELEASE}_.*_amd64\\.deb\$'"
 check "it depends on the exact image: $SW_DISTRO_KERNEL_PKG (= $SW_DISTRO_VERSION)" \
 	test "$(dpkg-deb -f "$deb" Depends)" = "$SW_DISTRO_KERNEL_PKG (= $SW_DISTRO_VERSION)"

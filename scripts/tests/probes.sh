@@ -21,18 +21,24 @@ check "a normal load then works and registers every probe" \
 dmesg >/tmp/after
 check "the load printed one line, 'stopwatch: recording: ...'" \
 	sh -c 'test $(($(wc -l </tmp/after) - $(wc -l </tmp/before))) = 1 && tail -n 1 /tmp/after | grep -q "stopwatch: recording: 10 probes"'
-check "paired probes are kretprobes" sh -c 'grep -q " r  stop_machine_cpuslocked+0x0" /sys/kernel/debug/kprobes/list && grep -q " r  multi_cpu_stop+0x0" /sys/kernel/debug/kprobes/list'
+# A function's entry, as kprobes places a probe there: +0x0, but on an x86
+# kernel with IBT (Debian's) after the ENDBR64 every function starts with,
+# +0x4 (arch_adjust_kprobe_addr()); such a kernel links the seal list,
+# __ibt_endbr_seal, of which kallsyms knows.
+entry=0x0
+if [ "$SW_MACHINE" = x86_64 ] && grep -q ' __ibt_endbr_seal$' /proc/kallsyms; then entry=0x4; fi
+check "paired probes are kretprobes (entry +$entry)" sh -c "grep -q ' r  stop_machine_cpuslocked+$entry ' /sys/kernel/debug/kprobes/list && grep -q ' r  multi_cpu_stop+$entry ' /sys/kernel/debug/kprobes/list"
 # On its entry, but for stop_machine_yield() on an arm64 kernel without
 # BTI, whose first instruction is then cpu_relax()'s YIELD, which arm64's
 # kprobes refuse: there the probe is on the next instruction
 # (sw_register_after_yield() in rust/services.c). With BTI (the test
 # kernels have it) a BTI C comes first, which kprobes accept.
-if [ "$SW_MACHINE" = aarch64 ]; then yield_at='0x[04]'; else yield_at=0x0; fi
-check "every probe in the table is registered on its symbol (stop_machine_yield+$yield_at)" sh -c "
+if [ "$SW_MACHINE" = aarch64 ]; then yield_at='0x[04]'; else yield_at=$entry; fi
+check "every probe in the table is registered on its symbol's entry (+$entry; stop_machine_yield+$yield_at)" sh -c "
 	for s in touch_softlockup_watchdog touch_softlockup_watchdog_sched touch_softlockup_watchdog_sync \
 		touch_all_softlockup_watchdogs softlockup_fn watchdog_timer_fn stop_machine_cpuslocked \
 		multi_cpu_stop stop_machine_yield add_taint; do
-		at=0x0; [ \$s != stop_machine_yield ] || at='$yield_at'
+		at=$entry; [ \$s != stop_machine_yield ] || at='$yield_at'
 		grep -q \" \$s+\$at \" /sys/kernel/debug/kprobes/list || { echo \"missing \$s+\$at\"; exit 1; }
 	done"
 # No kprobe can land in stopwatch's own code (rust/Kbuild puts it all in
