@@ -26,12 +26,18 @@ SW_BINDGEN_VERSION=0.73.1
 # builds are not reused across incompatible recipes.
 SW_KERNEL_RECIPE=1
 
-# Kernel selection: STOPWATCH_KERNEL=7.3 (default) or 6.12; `make
+# Kernel selection: STOPWATCH_KERNEL=7.3 (default), 6.12 or debian-7.3; `make
 # KERNEL=6.12` sets it for every target.
 SW_KERNEL=${STOPWATCH_KERNEL:-7.3}
 # Every kernel `make test` covers, in the order it runs them: the two the
 # project builds, then the distribution's own.
 SW_KERNELS="7.3 6.12 debian-7.3"
+# Then the other images of a distribution kernel it covers (KERNEL:FLAVOUR),
+# with the tests that show what their config changes: PREEMPT_RT on
+# Debian's rt-amd64 (the module's load and unload, the console's warning
+# and notes, hotplug, lockdown, the reproducer's scenarios, the symbols).
+SW_TEST_IMAGES="debian-7.3:rt-amd64"
+SW_TEST_IMAGE_NAMES="lifecycle console hotplug lockdown host-reproduce host-symbols"
 # The flavour of a distribution kernel: which of its images (Debian's
 # amd64, cloud-amd64, rt-amd64); `make DISTRO_FLAVOUR=` sets it.
 SW_DISTRO_FLAVOUR=${STOPWATCH_DISTRO_FLAVOUR:-amd64}

@@ -22,6 +22,16 @@ case "$WORKLOAD" in
 oom) sh /stopwatch/global-oom.sh "$PROCS" ;;
 memcg) sh /stopwatch/memcg-oom.sh "$OOM_SECONDS" ;;
 hog)
+	# The storm's thread runs on the CPUs the hog leaves free. It sleeps on
+	# a timer of the CPU it last ran on; on PREEMPT_RT (Debian's rt-amd64)
+	# timers expire in that CPU's ktimers thread, which a hogged CPU never
+	# runs: the thread would not wake, and no call would come. (Without RT
+	# the timer's interrupt wakes it onto another CPU.)
+	free=$(( (1 << $(nproc)) - 1 ))
+	for c in $(echo "$HOG_CPU" | tr , ' '); do free=$((free & ~(1 << c))); done
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = stopwatch_storm ] && taskset -p "$(printf %x "$free")" "${p#/proc/}" >/dev/null
+	done
 	insmod /stopwatch/stopwatch_hog.ko cpu="$HOG_CPU" seconds="$HOG_SECONDS" touch_ms="$TOUCH_MS" ||
 		{ echo "=== error insmod hog"; exit 3; }
 	i=0
