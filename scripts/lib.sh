@@ -183,10 +183,12 @@ sw_select_distro() {
 	SW_ROOT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 	# Pinned: what the kernel's config and its Rust symbols depend on
 	# (rustc's version string is in every Rust symbol's hash), and pahole
-	# (CONFIG_PAHOLE_VERSION). Unpinned: kbuild's other tools, openssl
+	# (CONFIG_PAHOLE_VERSION), and rustfmt (bindgen formats the bindings
+	# with it). Unpinned: kbuild's other tools, openssl
 	# among them (CONFIG_OPENSSL_SUPPORTS_ML_DSA asks the openssl binary).
 	SW_ROOT_PACKAGES="gcc-14=14.2.0-19 rustc=1.85.1+dfsg1-1+deb13u1
 		rust-src=1.85.1+dfsg1-1+deb13u1 rust-clippy=1.85.1+dfsg1-1+deb13u1
+		rustfmt=1.85.1+dfsg1-1+deb13u1
 		bindgen=0.71.1-6
 		libclang-19-dev=1:19.1.7-3+b1 dwarves=1.30-1
 		make bc flex bison libelf-dev libssl-dev openssl kmod cpio xz-utils python3"
