@@ -15,6 +15,13 @@ value() { sed -n "s/^summary .*\\b$1=\\([^ ]*\\).*/\\1/p" "$out" | head -n1; }
 others() { seq 0 $(($1 - 1)) | grep -vx "$2" | paste -sd, -; }
 before() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && b != "-" && a + 0 < b + 0) }'; }
 
+# What the console's "Linux version" line must say on a distribution
+# kernel: its release, then (after the compiler) its package version.
+. "$root/scripts/lib.sh"
+sw_select_kernel
+distro_booted=
+[ "$SW_KIND" != distro ] || distro_booted="$SW_DISTRO_RELEASE .* Debian $SW_DISTRO_VERSION "
+
 storm_scenario() {
 	local cpus=$1 hog=$2 tag="cpus=$1 hog=$2"
 	out=$(mktemp)
@@ -27,6 +34,9 @@ storm_scenario() {
 	local waiters
 	waiters=$(others "$cpus" "$hog")
 	check "[$tag] reproduce exits 0 (reproduced and diagnosed)" test "$rc" = 0
+	# On a distribution kernel, its image, as Debian built it.
+	[ -z "$distro_booted" ] ||
+		check "[$tag] the guest ran Debian's own image ($distro_booted)" grep -q "^Linux version $distro_booted" "$out"
 	check "[$tag] soft lockups reported on CPUs $waiters exactly" test "$(value bug_cpus)" = "$waiters"
 	check "[$tag] no soft lockup reported on the hog's CPU $hog" test "$(value expected_cpu_reported)" = 0
 	check "[$tag] the reported tasks are migration/N" \
