@@ -53,6 +53,18 @@ skip() {
 	echo "STOPWATCH-TEST skip - $1 ($2)"
 }
 
+# hog_wait_runs N TENTHS: wait until the hog sample has completed N runs
+# and runs no more (at most TENTHS tenths of a second), then 1 s for the
+# kernel's reports and stopwatch's notes to come.
+hog_wait_runs() {
+	sw_i=0
+	while [ $sw_i -lt "$2" ] && ! grep -q "^runs=$1 running=0 " /sys/kernel/debug/stopwatch_hog/stats; do
+		usleep 100000
+		sw_i=$((sw_i + 1))
+	done
+	sleep 1
+}
+
 # SW_MACHINE: the machine's architecture as `uname -m` says it (x86_64,
 # aarch64), for the few cases that differ.
 SW_MACHINE=$(uname -m)

@@ -50,12 +50,7 @@ check "storm loads (period 200 ms)" insmod /stopwatch/stopwatch_storm.ko period_
 # stall: one hog run, then time for the kernel's reports and the notes.
 stall() {
 	echo 1 >$H/run
-	i=0
-	while [ $i -lt 100 ] && ! grep -q "^runs=$1 running=0 " $H/stats; do
-		usleep 100000
-		i=$((i + 1))
-	done
-	sleep 1
+	hog_wait_runs "$1" 100
 }
 stall 1
 check "the stall made the kernel report soft lockups" sh -c "dmesg | grep -q 'BUG: soft lockup'"

@@ -47,12 +47,7 @@ check "stats still shows the settings (enabled=1, console=1)" \
 	sh -c "grep -q '^format=[0-9]* enabled=1 buffer_size=[0-9]* warn_percent=[0-9]* console=1 ' $D/stats"
 
 # The stall, started by the hog itself.
-i=0
-while [ $i -lt 150 ] && ! grep -q '^runs=1 running=0 ' $H/stats; do
-	usleep 100000
-	i=$((i + 1))
-done
-sleep 1
+hog_wait_runs 1 150
 check "the hog ran once" grep -q '^runs=1 running=0 ' $H/stats
 check "the stall made the kernel report soft lockups" sh -c "dmesg | grep -q 'BUG: soft lockup'"
 check "console: the warning names CPU 2 and the hog, under lockdown" \
