@@ -5,13 +5,16 @@
 # `=== section` blocks for the host to read. Settings come from the
 # environment: THRESH STORM PERIOD_MS WORKLOAD, and for the workloads
 # HOG_CPU HOG_SECONDS (lists allowed) TOUCH_MS (hog), PROCS (oom), OOM_SECONDS (memcg),
-# TIMELINE=1 to dump the records, and PANIC=1 when the kernel panics at the first soft lockup (the host
+# TIMELINE=1 to dump the records, STOPWATCH=0 to run the same scene without
+# stopwatch (the A/B of --no-stopwatch: the kernel's reports only), and PANIC=1 when the kernel panics at the first soft lockup (the host
 # then reads the serial console, which must show what a fleet's would: the
 # kernel's default console log level).
 D=/sys/kernel/debug/stopwatch
 [ "${PANIC:-0}" = 1 ] || dmesg -n 1
 echo "$THRESH" >/proc/sys/kernel/watchdog_thresh || { echo "=== error watchdog_thresh"; exit 3; }
-insmod /stopwatch/stopwatch.ko || { echo "=== error insmod stopwatch"; exit 3; }
+if [ "${STOPWATCH:-1}" = 1 ]; then
+	insmod /stopwatch/stopwatch.ko || { echo "=== error insmod stopwatch"; exit 3; }
+fi
 if [ "$STORM" = 1 ]; then
 	insmod /stopwatch/stopwatch_storm.ko period_ms="$PERIOD_MS" || { echo "=== error insmod storm"; exit 3; }
 fi
@@ -51,16 +54,23 @@ sleep $((2 * THRESH + 1))
 before=$(storm_calls)
 sleep $((PERIOD_MS * 3 / 1000 + 1))
 echo "=== recovery storm_calls_before=$before storm_calls_after=$(storm_calls)"
-echo 0 >$D/enable
-echo "=== stops"; cat $D/stops
-echo "=== cpus"; cat $D/cpus
-echo "=== stats"; cat $D/stats
-# For --timeline: everything recorded, for tools/timeline on the host.
-[ "${TIMELINE:-0}" = 0 ] || { echo "=== dump"; cat $D/dump; }
+if [ "${STOPWATCH:-1}" = 1 ]; then
+	echo 0 >$D/enable
+	echo "=== stops"; cat $D/stops
+	echo "=== cpus"; cat $D/cpus
+	echo "=== stats"; cat $D/stats
+	# For --timeline: everything recorded, for tools/timeline on the host.
+	[ "${TIMELINE:-0}" = 0 ] || { echo "=== dump"; cat $D/dump; }
+fi
+# The storm's own figures (the longest stop_machine() call it made): the
+# same with stopwatch loaded and without.
+[ "$STORM" = 0 ] || { echo "=== storm"; cat /sys/kernel/debug/stopwatch_storm/stats; }
 echo "=== unload"
 for m in stopwatch_hog stopwatch_storm stopwatch; do
 	grep -q "^$m " /proc/modules || continue
 	if rmmod $m; then echo "rmmod $m ok"; else echo "rmmod $m failed"; fi
 done
 echo "=== dmesg"; dmesg
+read -r up _ </proc/uptime
+echo "=== guest uptime_s=$up"
 echo "=== end"

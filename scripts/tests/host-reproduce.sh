@@ -59,6 +59,8 @@ storm_scenario() {
 	check "[$tag] the storm keeps completing calls afterwards" \
 		test "$(value storm_calls_after)" -gt "$(value storm_calls_before)"
 	check "[$tag] rmmod of all three modules is clean" test "$(value rmmod_ok)" = 3
+	check "[$tag] the storm's longest call spans the hog's 6 s" \
+		awk -v m="$(value storm_max_ms)" 'BEGIN { exit !(m + 0 >= 5000 && m + 0 < 10000) }'
 	check "[$tag] no checker report, Oops or WARN in dmesg" test "$(value checker_reports)" = 0
 	grep -q 'stop_machine #[0-9]* from stopwatch_storm/.* waited .* in PREPARE for CPU '"$hog"', which ran stopwatch_hog/' "$out" &&
 		echo "STOPWATCH-TEST ok - [$tag] diagnosis names the stop, the wait, the CPU and the hog" ||
@@ -108,6 +110,28 @@ check "[$tag] stopwatch emits no early warning" test "$(value early_warnings)" =
 check "[$tag] stopwatch prints no stop_machine blame" test "$(value console_lines)" = 0
 check "[$tag] no stop_machine wait over the threshold" \
 	awk -v w="$(value longest_prepare_ms)" 'BEGIN { exit !(w + 0 < 2000) }'
+rm -f "$out"
+
+# The same scene without stopwatch (the A/B's other side): the kernel's
+# reports come as with it, nothing of stopwatch's is printed, and the
+# storm measures the stall stopwatch would have diagnosed.
+out=$(mktemp)
+set +e
+"$root/scripts/reproduce" --no-stopwatch --cpus 4 --hog-cpu 2 --hog-seconds 6 >"$out" 2>&1
+rc=$?
+set -e
+cat "$out"
+tag="no stopwatch, cpus=4 hog=2"
+check "[$tag] reproduce exits 0 (the kernel reported the stoppers)" test "$rc" = 0
+check "[$tag] soft lockups reported on CPUs 0,1,3 exactly" test "$(value bug_cpus)" = 0,1,3
+check "[$tag] nothing of stopwatch's on the console" test "$(value console_lines)" = 0
+check "[$tag] the hog and the storm loaded and unloaded, stopwatch not" \
+	sh -c "test '$(value modules_loaded)' = 2 && test '$(value rmmod_ok)' = 2 && test '$(value stopwatch)' = 0"
+check "[$tag] the storm's longest call spans the hog's 6 s" \
+	awk -v m="$(value storm_max_ms)" 'BEGIN { exit !(m + 0 >= 5000 && m + 0 < 10000) }'
+check "[$tag] the kernel's longest 'stuck for' is 4..7 s" \
+	awk -v s="$(value longest_stuck_s)" 'BEGIN { exit !(s + 0 >= 4 && s + 0 <= 7) }'
+check "[$tag] the guest's uptime is reported" awk -v g="$(value guest_s)" 'BEGIN { exit !(g + 0 > 0) }'
 rm -f "$out"
 
 # The real incident, on the kernel without forced preemption: no hog, the

@@ -36,4 +36,32 @@ rc=$?
 set -e
 check "reproduce --arch sparc64 exits 2 naming the known ones" \
 	sh -c "test $rc = 2 && grep -q 'arch must be one of: x86_64 arm64' '$err'"
+
+# reproduce-runs --ab alternates with and without stopwatch and compares
+# the sides' means: a stand-in reproduce says which side it ran as.
+stub=$(mktemp -d)
+cat >"$stub/reproduce" <<'EOF'
+#!/bin/sh
+case "$1" in
+--no-stopwatch)
+	echo "summary reproduced=1 stopwatch=0 bug_lines=6"
+	echo "summary longest_stuck_s=6 storm_max_ms=5000.0 guest_s=20.00"
+	;;
+*)
+	echo "summary reproduced=1 stopwatch=1 bug_lines=6 culprit=2"
+	echo "summary longest_stuck_s=6 storm_max_ms=6000.0 guest_s=22.00"
+	;;
+esac
+EOF
+chmod +x "$stub/reproduce"
+SW_REPRODUCE=$stub/reproduce "$root/scripts/reproduce-runs" -n 2 --ab --out "$stub/out" -- --cpus 4 >"$stub/table" 2>&1 || true
+cat "$stub/table"
+sides=$(awk '$1 ~ /^[0-9]+$/ { printf "%s ", $2 }' "$stub/table")
+check "reproduce-runs --ab: 4 runs, loaded and not-loaded in turn" \
+	test "$sides" = "loaded not-loaded loaded not-loaded "
+check "reproduce-runs --ab: every run counted" grep -q '^reproduced 4 of 4$' "$stub/table"
+check "reproduce-runs --ab: each side's mean stuck_s and call_ms" \
+	sh -c "grep -Eq '^loaded +6.00 +6000.00 ' '$stub/table' && grep -Eq '^not-loaded +6.00 +5000.00 ' '$stub/table'"
+check "reproduce-runs --ab: their ratios, with / without" grep -Eq '^ratio +1.000x +1.200x ' "$stub/table"
+rm -rf "$stub"
 exit "$SW_FAILED"
