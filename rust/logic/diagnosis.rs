@@ -20,7 +20,7 @@ use super::{
     comm::comm_str,
     live::CpuLive,
     record::{StopState, TouchSource},
-    text::{Ms, Names, Secs, Sym, Task},
+    text::{CpusWhere, Ms, Names, Secs, Sym, Task},
 };
 use core::fmt::{self, Display, Formatter};
 use core::sync::atomic::Ordering::Relaxed;
@@ -153,32 +153,6 @@ pub(crate) fn refreshed_age_ns(live: &CpuLive, now_ns: u64) -> Option<u64> {
 /// stopwatch leaves it alone.
 pub(crate) fn backtrace_is_harmless(live: &CpuLive, now_ns: u64) -> bool {
     refreshed_age_ns(live, now_ns).is_some_and(|age| age < live.lockup_threshold_ns() / 2)
-}
-
-/// `a,b,c` of the CPUs among `0..n` for which `pick` holds, `-` if none
-/// (as the other CPU lists of the views).
-pub(crate) struct CpusWhere<F: Fn(usize) -> bool> {
-    /// CPUs to consider: `0..n`.
-    pub(crate) n: usize,
-    /// Which to show.
-    pub(crate) pick: F,
-}
-
-impl<F: Fn(usize) -> bool> Display for CpusWhere<F> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for cpu in (0..self.n).filter(|&c| (self.pick)(c)) {
-            if !first {
-                f.write_str(",")?;
-            }
-            first = false;
-            write!(f, "{cpu}")?;
-        }
-        if first {
-            f.write_str("-")?;
-        }
-        Ok(())
-    }
 }
 
 /// `comm/pid` of the task the watchdog's timer last interrupted on a CPU
@@ -343,7 +317,7 @@ impl<O: Fn(usize) -> bool> Display for WaitSummary<'_, '_, O> {
 /// newline, to be printed one `printk` per line.
 ///
 /// ```text
-/// stop_machine #12 has waited 1003.112 ms in PREPARE (lockup threshold 2000.000 ms): waiting_cpus=0,1,3 not_arrived=2
+/// stop_machine #12 has waited 1003.112 ms in PREPARE (lockup threshold 2000.000 ms): waiting_cpus=0-1,3 not_arrived=2
 /// #12 called by stopwatch_storm/68 at stop_machine+0x2a/0x40 fn=storm_fn+0x0/0x40 [stopwatch_storm] began_ms_ago=1004.020
 /// #12 CPU 2 has not arrived: task=stopwatch_hog/2/115 check_age_ms=... touch_age_ms=... touch_source=plain touch_caller=... touches_since_begin=10
 /// ```
@@ -626,7 +600,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "stop_machine #7 has waited 3000.000 ms in PREPARE (lockup threshold 2000.000 ms): waiting_cpus=0,1,3 not_arrived=2",
+                "stop_machine #7 has waited 3000.000 ms in PREPARE (lockup threshold 2000.000 ms): waiting_cpus=0-1,3 not_arrived=2",
                 "#7 called by <...>/68 at sym10 fn=sym20 began_ms_ago=4000.000",
                 "#7 CPU 2 has not arrived: task=hog/2/115 check_age_ms=1000.000 touch_age_ms=100.000 touch_source=touch touch_caller=symabc touches_since_begin=5",
             ]
@@ -705,7 +679,7 @@ mod tests {
             names: &FakeNames,
         });
         assert!(
-            warning.starts_with("stop_machine #3: no CPU waits in PREPARE: not_arrived=1,2,"),
+            warning.starts_with("stop_machine #3: no CPU waits in PREPARE: not_arrived=1-19\n"),
             "{warning}"
         );
     }
@@ -777,7 +751,7 @@ mod tests {
         let cpus = all_online(&live, 13 * S);
         assert_eq!(
             text(WaitSummary(&cpus)),
-            "# now=13.000000 stop=7 state=PREPARE waiting_ms=3000.000 waiting_cpus=0,1,3 culprit_cpus=2 culprit_task=hog/2/115 blocked_cpus=-"
+            "# now=13.000000 stop=7 state=PREPARE waiting_ms=3000.000 waiting_cpus=0-1,3 culprit_cpus=2 culprit_task=hog/2/115 blocked_cpus=-"
         );
         assert_eq!(
             text(CpuLine {

@@ -112,6 +112,48 @@ impl<N: Names> Display for CompactSym<'_, N> {
     }
 }
 
+/// The CPUs among `0..n` for which `pick` holds, as the kernel writes a
+/// CPU list (`/sys/devices/system/cpu/online`, `%*pbl`): runs as ranges,
+/// `0-1,3-63`; `-` if none. Its length grows with the number of runs, not
+/// of CPUs: the waiters of one stop_machine() at 64 CPUs are `0-1,3-63`.
+pub(crate) struct CpusWhere<F: Fn(usize) -> bool> {
+    /// CPUs to consider: `0..n`.
+    pub(crate) n: usize,
+    /// Which to show.
+    pub(crate) pick: F,
+}
+
+impl<F: Fn(usize) -> bool> Display for CpusWhere<F> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        let mut cpu = 0;
+        while cpu < self.n {
+            if !(self.pick)(cpu) {
+                cpu += 1;
+                continue;
+            }
+            let start = cpu;
+            while cpu + 1 < self.n && (self.pick)(cpu + 1) {
+                cpu += 1;
+            }
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            if start == cpu {
+                write!(f, "{start}")?;
+            } else {
+                write!(f, "{start}-{cpu}")?;
+            }
+            cpu += 1;
+        }
+        if first {
+            f.write_str("-")?;
+        }
+        Ok(())
+    }
+}
+
 /// What the tests of the text share.
 #[cfg(test)]
 pub(super) mod testing {
@@ -143,6 +185,58 @@ pub(super) mod testing {
 mod tests {
     use super::*;
     use alloc::format;
+
+    /// `CpusWhere` over a set given as a list.
+    fn cpus(n: usize, set: &[usize]) -> alloc::string::String {
+        format!(
+            "{}",
+            CpusWhere {
+                n,
+                pick: |c| set.contains(&c)
+            }
+        )
+    }
+
+    #[test]
+    fn cpu_lists_are_ranges() {
+        assert_eq!(cpus(4, &[]), "-");
+        assert_eq!(cpus(4, &[2]), "2");
+        assert_eq!(cpus(4, &[0, 1, 3]), "0-1,3");
+        assert_eq!(cpus(4, &[0, 2]), "0,2");
+        assert_eq!(cpus(4, &[0, 1, 2, 3]), "0-3");
+        // Beyond `n` nothing is shown, whatever `pick` says.
+        assert_eq!(cpus(3, &[1, 2, 3]), "1-2");
+        let waiters: alloc::vec::Vec<usize> = (0..64).filter(|&c| c != 2).collect();
+        assert_eq!(cpus(64, &waiters), "0-1,3-63");
+        let even: alloc::vec::Vec<usize> = (0..8).filter(|c| c % 2 == 0).collect();
+        assert_eq!(cpus(8, &even), "0,2,4,6");
+    }
+
+    /// Against a model: the text, expanded, is the set, in whole runs.
+    #[test]
+    fn cpu_lists_expand_to_the_set() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..500 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 70) as usize;
+            let set: alloc::vec::Vec<usize> = (0..n).filter(|c| (x >> (c % 64)) & 1 == 1).collect();
+            let text = cpus(n, &set);
+            let mut got = alloc::vec::Vec::new();
+            if text != "-" {
+                for part in text.split(',') {
+                    let (a, b) = part.split_once('-').unwrap_or((part, part));
+                    let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
+                    assert!(a <= b, "{text}");
+                    // Runs are whole: a part never continues the last.
+                    assert!(got.last().is_none_or(|&l: &usize| l + 1 < a), "{text}");
+                    got.extend(a..=b);
+                }
+            }
+            assert_eq!(got, set, "{text}");
+        }
+    }
 
     #[test]
     fn durations() {
