@@ -3,12 +3,14 @@
 //! The recorder: the per-CPU rings, the live per-CPU state, the comm cache
 //! and the `stop_machine()` calls in flight, and its reading side.
 //!
-//! What each probe does is in `recorder/handlers.rs`. Readers (the debugfs
+//! What each probe does is in `recorder/handlers.rs`; the rings, one for
+//! each CPU that has come up, are `recorder/rings.rs`. Readers (the debugfs
 //! files) run in process context, take `ring_lock` against a concurrent
 //! resize, and never block the writers.
 
 pub(crate) mod handlers;
 mod open;
+mod rings;
 
 use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
@@ -20,18 +22,16 @@ use crate::{
         live::CpuLive,
         merge::Merge,
         record::{Event, Record},
-        ring::{Ring, RingCounts, Slot},
+        ring::RingCounts,
     },
     seam, services,
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 use open::{OpenStops, OPEN_STOPS};
+use rings::RingSet;
 
 /// Slots of the pid -> comm cache.
 const COMM_SLOTS: usize = 512;
-
-/// A CPU's ring, over slots from `kvmalloc()`.
-pub(crate) type CpuRing = Ring<KVVec<Slot>>;
 
 /// A reader of whole rings yields the CPU after this many records.
 const YIELD_EVERY: u32 = 256;
@@ -44,6 +44,21 @@ pub(crate) struct RingReader {
     generation: u64,
     /// Of `merge.torn()`, what is already added to [`Recorder::torn`].
     torn_counted: u64,
+}
+
+/// What the recorder holds in memory ([`Recorder::memory`]).
+pub(crate) struct Memory {
+    /// CPUs with a ring.
+    pub(crate) rings: usize,
+    /// Their slots.
+    pub(crate) ring_bytes: usize,
+    /// Rings that could not be allocated.
+    pub(crate) failed: u64,
+    /// The state of every possible CPU: live state, console request,
+    /// ring pointer.
+    pub(crate) per_cpu_bytes: usize,
+    /// The comm cache.
+    pub(crate) comm_bytes: usize,
 }
 
 /// The instances in flight at one moment ([`Recorder::in_flight`]).
@@ -138,30 +153,6 @@ impl ConsoleState {
     }
 }
 
-/// The rings of every CPU, replaced as a whole on resize.
-pub(crate) struct RingSet {
-    /// Indexed by CPU id.
-    pub(crate) rings: KVec<CpuRing>,
-    /// Resizes before this set was made: a reader that began on another
-    /// set ends ([`Recorder::read_next`]).
-    generation: u64,
-}
-
-impl RingSet {
-    /// `nr_cpus` rings of `records` each (a valid ring size).
-    fn new(nr_cpus: usize, records: usize, generation: u64) -> Result<KBox<Self>> {
-        let mut rings = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
-        for _ in 0..nr_cpus {
-            let mut slots = KVVec::with_capacity(records, GFP_KERNEL)?;
-            for _ in 0..records {
-                slots.push(Slot::new(), GFP_KERNEL)?;
-            }
-            rings.push(Ring::new(slots).map_err(|_| EINVAL)?, GFP_KERNEL)?;
-        }
-        Ok(KBox::new(Self { rings, generation }, GFP_KERNEL)?)
-    }
-}
-
 /// Everything stopwatch records.
 ///
 /// # Invariants
@@ -250,7 +241,9 @@ impl Recorder {
             layout_verified: AtomicBool::new(false),
             // Last: once the rings are a raw pointer only `PinnedDrop`
             // frees them, and it runs only for a fully built recorder.
-            rings: AtomicPtr::new(KBox::into_raw(RingSet::new(nr_cpus, records, 0)?)),
+            rings: AtomicPtr::new(KBox::into_raw(RingSet::new(nr_cpus, records, 0, |c| {
+                services::cpu_online(c as u32)
+            })?)),
         }? Error)
     }
 
@@ -311,7 +304,7 @@ impl Recorder {
         // period can end while the dump reads (whether or not the other
         // CPUs could be stopped).
         let rings = unsafe { &*rings };
-        let Some(ring) = rings.rings.get(cpu) else {
+        let Some(ring) = rings.get(cpu) else {
             return;
         };
         ring.newest(n, |words| {
@@ -333,7 +326,7 @@ impl Recorder {
         // SAFETY: `ring_lock` is held, so no resize frees the set meanwhile.
         let rings = unsafe { &*self.rings.load(Acquire) };
         Ok(RingReader {
-            merge: Merge::new(&rings.rings).map_err(|_| ENOMEM)?,
+            merge: Merge::new(rings).map_err(|_| ENOMEM)?,
             generation: rings.generation,
             torn_counted: 0,
         })
@@ -349,7 +342,7 @@ impl Recorder {
         if rings.generation != reader.generation {
             return None;
         }
-        let next = reader.merge.next(&rings.rings);
+        let next = reader.merge.next(rings);
         let torn = reader.merge.torn();
         self.torn.fetch_add(torn - reader.torn_counted, Relaxed);
         reader.torn_counted = torn;
@@ -382,7 +375,7 @@ impl Recorder {
         let rings = unsafe { &*self.rings.load(Acquire) };
         let now = services::now_ns();
         for i in 0..per_cpu {
-            for (cpu, ring) in rings.rings.iter().enumerate() {
+            for (cpu, ring) in rings.iter() {
                 let event = match i % 2 {
                     0 => Event::WatchdogWork,
                     _ => Event::WatchdogCheck { touch_age_ns: 1000 },
@@ -401,14 +394,14 @@ impl Recorder {
         }
     }
 
-    /// Per-CPU ring counters.
-    pub(crate) fn ring_counts(&self) -> Result<KVec<RingCounts>> {
+    /// Per-CPU ring counters, by CPU id (`None`: the CPU has no ring).
+    pub(crate) fn ring_counts(&self) -> Result<KVec<Option<RingCounts>>> {
         let _guard = self.ring_lock.lock();
         // SAFETY: `ring_lock` is held, so no resize frees the set.
         let rings = unsafe { &*self.rings.load(Acquire) };
-        let mut out = KVec::with_capacity(rings.rings.len(), GFP_KERNEL)?;
-        for ring in rings.rings.iter() {
-            out.push(ring.counts(), GFP_KERNEL)?;
+        let mut out = KVec::with_capacity(self.cpus.len(), GFP_KERNEL)?;
+        for cpu in 0..self.cpus.len() {
+            out.push(rings.get(cpu).map(|r| r.counts()), GFP_KERNEL)?;
         }
         Ok(out)
     }
@@ -418,7 +411,7 @@ impl Recorder {
         let _guard = self.ring_lock.lock();
         // SAFETY: `ring_lock` is held, so no resize frees the set.
         let rings = unsafe { &*self.rings.load(Acquire) };
-        rings.rings.iter().for_each(Ring::clear);
+        rings.iter().for_each(|(_, ring)| ring.clear());
     }
 
     /// Replaces every ring by an empty one of `records`. Only while
@@ -429,8 +422,13 @@ impl Recorder {
             return Err(EBUSY);
         }
         // SAFETY: `ring_lock` is held, so the set is live.
-        let generation = unsafe { &*self.rings.load(Acquire) }.generation + 1;
-        let new = RingSet::new(self.cpus.len(), records, generation)?;
+        let old = unsafe { &*self.rings.load(Acquire) };
+        // A ring for every CPU that had one, and those online now. A CPU
+        // coming up meanwhile waits for `ring_lock` in `add_cpu()`, then
+        // gets its ring in the new set.
+        let new = RingSet::new(self.cpus.len(), records, old.generation + 1, |c| {
+            old.get(c).is_some() || services::cpu_online(c as u32)
+        })?;
         let old = self.rings.swap(KBox::into_raw(new), Release);
         self.ring_records.store(records, Relaxed);
         // Handlers that loaded `old` run with preemption disabled: wait for
@@ -440,6 +438,34 @@ impl Recorder {
         // period and with `ring_lock` held, nobody can still use it.
         drop(unsafe { KBox::from_raw(old) });
         Ok(())
+    }
+
+    /// Gives `cpu`, coming up, its ring if it has none (the CPU hotplug
+    /// callback, `hotplug.rs`). Process context; may sleep.
+    pub(crate) fn add_cpu(&self, cpu: usize) {
+        let _guard = self.ring_lock.lock();
+        // SAFETY: `ring_lock` is held, so no resize frees the set.
+        let rings = unsafe { &*self.rings.load(Acquire) };
+        if rings.add(cpu).is_err() {
+            rings.failed.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// What the recorder holds in memory now.
+    pub(crate) fn memory(&self) -> Memory {
+        let _guard = self.ring_lock.lock();
+        // SAFETY: `ring_lock` is held, so no resize frees the set.
+        let rings = unsafe { &*self.rings.load(Acquire) };
+        Memory {
+            rings: rings.iter().count(),
+            ring_bytes: rings.ring_bytes(),
+            failed: rings.failed.load(Relaxed),
+            per_cpu_bytes: self.cpus.len()
+                * (core::mem::size_of::<CpuLive>()
+                    + core::mem::size_of::<Request>()
+                    + core::mem::size_of::<AtomicPtr<()>>()),
+            comm_bytes: COMM_SLOTS * core::mem::size_of::<CommSlot>(),
+        }
     }
 
     /// The online CPUs among those tracked.

@@ -194,6 +194,8 @@ mod ffi {
         pub(super) fn stopwatch_send_backtrace(cpu: u32) -> i32;
         pub(super) fn stopwatch_console_start();
         pub(super) fn stopwatch_console_stop();
+        pub(super) fn stopwatch_hotplug_start() -> i32;
+        pub(super) fn stopwatch_hotplug_stop();
     }
 
     // Keep `Hit` identical to `struct sw_hit`.
@@ -360,6 +362,24 @@ pub(crate) fn console_stop() {
     // SAFETY: no preconditions beyond the above, which only affect whether
     // the wait is final.
     unsafe { ffi::stopwatch_console_stop() }
+}
+
+/// Registers the CPU hotplug callback, `stopwatch_cpu_prepare()`, for
+/// every CPU that comes up from now on.
+///
+/// # Safety
+///
+/// What the callback reads must stay valid until [`hotplug_stop`].
+pub(crate) unsafe fn hotplug_start() -> Result {
+    // SAFETY: guaranteed by the caller.
+    kernel::error::to_result(unsafe { ffi::stopwatch_hotplug_start() })
+}
+
+/// Unregisters the CPU hotplug callback: on return it does not run, and
+/// will not.
+pub(crate) fn hotplug_stop() {
+    // SAFETY: no preconditions; a second call does nothing.
+    unsafe { ffi::stopwatch_hotplug_stop() }
 }
 
 /// Symbol buffer big enough for `%pS` output (`KSYM_SYMBOL_LEN` is 512;

@@ -19,6 +19,7 @@ use kernel::prelude::*;
 
 mod console;
 mod hot;
+mod hotplug;
 mod lists;
 mod logic;
 mod probes;
@@ -43,14 +44,18 @@ module! {
 /// Fields drop in declaration order, and that order is load-bearing:
 /// `probes` unregisters every probe (waiting for running handlers, the only
 /// ones that queue console work) before `console` waits for that work and
-/// unregisters the panic notifier, and both before `files` removes the
-/// debugfs files (waiting for their readers) and frees the recorder they
-/// show.
+/// unregisters the panic notifier, and `hotplug` unregisters the CPU
+/// hotplug callback (the rings of CPUs coming up), all before `files`
+/// removes the debugfs files (waiting for their readers) and frees the
+/// recorder they show.
 struct Stopwatch {
     /// Every probe, feeding the recorder inside `files`.
     _probes: probes::Probes,
     /// The console side, reading the recorder inside `files`.
     _console: console::Console,
+    /// The CPU hotplug callback, adding rings to the recorder inside
+    /// `files`.
+    _hotplug: hotplug::Hotplug,
     /// `/sys/kernel/debug/stopwatch/` and the recorder it shows.
     files: services::Files<Recorder>,
 }
@@ -115,17 +120,24 @@ impl kernel::Module for Stopwatch {
         // probes.
         let console = unsafe { console::Console::start(&files) };
         // SAFETY: the recorder is pinned inside `files`, which `Stopwatch`
+        // drops only after the returned `Hotplug`.
+        let hotplug = unsafe { hotplug::Hotplug::start(&files)? };
+        // SAFETY: the recorder is pinned inside `files`, which `Stopwatch`
         // drops only after the returned `Probes`.
         let probes = unsafe { probes::Probes::register(&files, missing)? };
+        let memory = files.memory();
         pr_info!(
-            "recording: {} probes, {} CPUs, {} records per CPU\n",
+            "recording: {} probes, {} records per CPU, rings for {} of {} possible CPUs ({} KiB)\n",
             probes::PROBES.len(),
+            records,
+            memory.rings,
             nr_cpus,
-            records
+            memory.ring_bytes / 1024
         );
         Ok(Self {
             _probes: probes,
             _console: console,
+            _hotplug: hotplug,
             files,
         })
     }

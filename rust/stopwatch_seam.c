@@ -15,6 +15,7 @@
  */
 
 #include <linux/compiler.h>
+#include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/irq_work.h>
@@ -645,4 +646,38 @@ void stopwatch_console_stop(void)
 	 * context, an RCU read-side section: a grace period waits for it.
 	 */
 	synchronize_rcu();
+}
+
+/*
+ * CPU hotplug: a CPU coming up gets its ring (recorder/rings.rs) at
+ * CPUHP_BP_PREPARE_DYN, on the CPU bringing it up, before it runs; the
+ * callback may sleep. Never refused: a CPU whose ring cannot be allocated
+ * comes up and records nothing.
+ */
+static int sw_hotplug_state;
+
+static int sw_cpu_prepare(unsigned int cpu)
+{
+	stopwatch_cpu_prepare(cpu);
+	return 0;
+}
+
+int stopwatch_hotplug_start(void)
+{
+	int ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "stopwatch:prepare",
+					    sw_cpu_prepare, NULL);
+
+	if (ret < 0)
+		return ret;
+	/* The dynamic state's number; 0 without CPU hotplug (nothing set up). */
+	sw_hotplug_state = ret;
+	return 0;
+}
+
+/* On return no callback runs or will (cpuhp takes the hotplug lock). */
+void stopwatch_hotplug_stop(void)
+{
+	if (sw_hotplug_state > 0)
+		cpuhp_remove_state_nocalls(sw_hotplug_state);
+	sw_hotplug_state = 0;
 }

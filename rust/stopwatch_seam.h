@@ -32,6 +32,8 @@ void stopwatch_queue_fallback(void);
 int stopwatch_send_backtrace(u32 cpu);
 void stopwatch_console_start(void);
 void stopwatch_console_stop(void);
+int stopwatch_hotplug_start(void);
+void stopwatch_hotplug_stop(void);
 
 /* Implemented in Rust (probes.rs); called from probe context. */
 void stopwatch_probe_hit(u32 index, struct sw_hit *hit);
@@ -43,5 +45,7 @@ void stopwatch_console_note(u32 cpu);
 /* `comm`: 16 bytes, NUL-terminated. */
 bool stopwatch_console_backtrace(u32 cpu, const char *comm, u32 pid);
 void stopwatch_console_panic(u32 cpu, bool nmi);
+/* Implemented in Rust (hotplug.rs): CPU `cpu` is coming up. */
+void stopwatch_cpu_prepare(u32 cpu);
 
 #endif

@@ -433,9 +433,25 @@ fn stats(rec: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
     let mono = services::now_ns();
     let printk = services::printk_clock_ns();
     writeln!(f, "clock mono_ns={mono} printk_ns={printk}")?;
+    // Rings exist for the CPUs that have come up (`recorder/rings.rs`);
+    // the rest is per possible CPU.
+    let m = rec.memory();
+    writeln!(
+        f,
+        "memory possible_cpus={} rings={} ring_bytes={} per_cpu_bytes={} comm_bytes={} ring_failures={}",
+        rec.cpus.len(),
+        m.rings,
+        m.ring_bytes,
+        m.per_cpu_bytes,
+        m.comm_bytes,
+        m.failed
+    )?;
     let (mut written, mut overwritten, mut coalesced) = (0u64, 0u64, 0u64);
     for (cpu, live) in rec.cpus.iter().enumerate() {
-        let c = counts.get(cpu).copied().unwrap_or_default();
+        // A line per CPU with a ring: not one per possible CPU.
+        let Some(c) = counts.get(cpu).copied().flatten() else {
+            continue;
+        };
         let co = live.coalesced.load(Relaxed);
         written += c.written;
         overwritten += c.overwritten;

@@ -20,6 +20,10 @@
 //! Order: the oldest record of any CPU next, the lowest CPU among equal
 //! times; each CPU's own order is kept (its records are in write order,
 //! and its clock, `ktime_get_mono_fast_ns()`, does not go back).
+//!
+//! The rings are any [`Rings`]: the module's set, in which a CPU that was
+//! never online has no ring (a ring that appears after the merge began is not read: its
+//! end was fixed, empty, when it began).
 
 use super::{
     record::Record,
@@ -27,6 +31,16 @@ use super::{
     Alloc, List, NoMemory,
 };
 use core::ops::Deref;
+
+/// A set of rings indexed by CPU, some of which may not exist.
+pub(crate) trait Rings {
+    /// What the rings' slots are in.
+    type Slots: Deref<Target = [Slot]>;
+    /// CPUs `0..count()` are indexed.
+    fn count(&self) -> usize;
+    /// The ring of `cpu`, if it has one.
+    fn ring(&self, cpu: usize) -> Option<&Ring<Self::Slots>>;
+}
 
 /// One ring's reading position.
 #[derive(Clone, Copy, Debug)]
@@ -41,7 +55,7 @@ struct Cursor {
 
 /// Reads a set of rings in time order; see the module documentation.
 pub(crate) struct Merge<A: Alloc> {
-    /// One per ring, in the order of the rings (by CPU).
+    /// One per CPU of the set (by CPU), with a ring or not.
     cursors: A::List<Cursor>,
     /// Records skipped because they were overwritten before their turn.
     torn: u64,
@@ -49,13 +63,17 @@ pub(crate) struct Merge<A: Alloc> {
 
 impl<A: Alloc> Merge<A> {
     /// A merge of what `rings` hold now.
-    pub(crate) fn new<S: Deref<Target = [Slot]>>(rings: &[Ring<S>]) -> Result<Self, NoMemory> {
+    pub(crate) fn new<R: Rings + ?Sized>(rings: &R) -> Result<Self, NoMemory> {
         let mut cursors: A::List<Cursor> = List::empty();
-        for ring in rings {
-            let held = ring.held();
+        for cpu in 0..rings.count() {
+            // No ring: nothing to read, ever (an empty range).
+            let (start, end) = rings.ring(cpu).map_or((0, 0), |ring| {
+                let held = ring.held();
+                (held.start, held.end)
+            });
             cursors.try_push(Cursor {
-                next: held.start,
-                end: held.end,
+                next: start,
+                end,
                 peeked: None,
             })?;
         }
@@ -64,9 +82,12 @@ impl<A: Alloc> Merge<A> {
 
     /// The next record in time order from `rings` (the set [`Merge::new`]
     /// was given), or `None` once every ring is read to its end.
-    pub(crate) fn next<S: Deref<Target = [Slot]>>(&mut self, rings: &[Ring<S>]) -> Option<Record> {
+    pub(crate) fn next<R: Rings + ?Sized>(&mut self, rings: &R) -> Option<Record> {
         let mut best: Option<(usize, u64)> = None;
-        for (i, (cursor, ring)) in self.cursors.iter_mut().zip(rings).enumerate() {
+        for (i, cursor) in self.cursors.iter_mut().enumerate() {
+            let Some(ring) = rings.ring(i) else {
+                continue;
+            };
             if cursor.peeked.is_none() {
                 cursor.peeked = Self::read_ahead(cursor, ring, &mut self.torn);
             }
@@ -136,11 +157,24 @@ mod tests {
             .collect()
     }
 
+    /// The tests' rings are a `Vec` of them.
+    impl Rings for Vec<Ring<Vec<Slot>>> {
+        type Slots = Vec<Slot>;
+
+        fn count(&self) -> usize {
+            self.len()
+        }
+
+        fn ring(&self, cpu: usize) -> Option<&Ring<Vec<Slot>>> {
+            self.get(cpu)
+        }
+    }
+
     fn push(ring: &Ring<Vec<Slot>>, ts_ms: u64, cpu: u16) {
         ring.push(rec(ts_ms, cpu, 1, Event::WatchdogWork).encode());
     }
 
-    fn all(merge: &mut Merge<Host>, rings: &[Ring<Vec<Slot>>]) -> Vec<(u64, u16)> {
+    fn all(merge: &mut Merge<Host>, rings: &Vec<Ring<Vec<Slot>>>) -> Vec<(u64, u16)> {
         let mut out = Vec::new();
         while let Some(r) = merge.next(rings) {
             out.push((r.ts_ns / MS, r.cpu));
@@ -209,6 +243,57 @@ mod tests {
         }
         assert_eq!(all(&mut m, &r), [(100, 1)]);
         assert_eq!(m.torn(), 15);
+    }
+
+    /// Rings of CPUs 0 and 2 only, as the module's set has them when CPU 1
+    /// was never online; CPU 3's ring is made after the merge began.
+    struct Holes {
+        rings: Vec<Ring<Vec<Slot>>>,
+        late: core::cell::Cell<bool>,
+    }
+
+    impl Rings for Holes {
+        type Slots = Vec<Slot>;
+
+        fn count(&self) -> usize {
+            4
+        }
+
+        fn ring(&self, cpu: usize) -> Option<&Ring<Vec<Slot>>> {
+            match cpu {
+                0 | 2 => self.rings.get(cpu),
+                3 if self.late.get() => self.rings.get(3),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn cpus_without_a_ring_are_passed_over() {
+        let h = Holes {
+            rings: rings(4, 16),
+            late: core::cell::Cell::new(false),
+        };
+        for (t, cpu) in [(4, 0), (2, 2), (1, 1), (6, 2), (3, 3)] {
+            push(&h.rings[usize::from(cpu)], t, cpu);
+        }
+        let mut m = Merge::<Host>::new(&h).unwrap();
+        assert_eq!(m.cursors.len(), 4);
+        assert_eq!(m.next(&h).map(|r| (r.ts_ns / MS, r.cpu)), Some((2, 2)));
+        // CPU 3's ring appears now: its end was fixed, empty, at the start.
+        h.late.set(true);
+        let mut rest = Vec::new();
+        while let Some(r) = m.next(&h) {
+            rest.push((r.ts_ns / MS, r.cpu));
+        }
+        assert_eq!(rest, [(4, 0), (6, 2)]);
+        // A merge begun now reads it.
+        let mut m = Merge::<Host>::new(&h).unwrap();
+        let mut all = Vec::new();
+        while let Some(r) = m.next(&h) {
+            all.push((r.ts_ns / MS, r.cpu));
+        }
+        assert_eq!(all, [(2, 2), (3, 3), (4, 0), (6, 2)]);
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl Recorder {
         // preemption disabled (probe context), so a resize waits for us in
         // `synchronize_rcu()` before freeing it.
         let rings = unsafe { &*rings };
-        let Some(ring) = rings.rings.get(hit.cpu as usize) else {
+        let Some(ring) = rings.get(hit.cpu as usize) else {
             return;
         };
         if live.comm_pid.load(Relaxed) != hit.pid {
