@@ -23,12 +23,15 @@
 //!   that names the CPU it waits for.
 //! - The **panic dump**, from a panic notifier: the instances in flight,
 //!   the note for the panicking CPU, the `cpus` table and the newest
-//!   records of each CPU. Lockless reads only, no allocation.
+//!   records of each CPU; past its bounds, the CPUs that matter (not
+//!   arrived in a call in flight, the panicking one) first, and a CPU
+//!   list of those left out (`logic::shown`). Lockless reads only, no
+//!   allocation.
 //!
 //! What each says comes from `logic::diagnosis`, the rule the `cpus` view
 //! uses too. Output is bounded: [`NAMED_CPUS`] CPUs named per warning or
-//! note, [`PANIC_CPUS`] CPUs and [`PANIC_RECORDS`] records each in the
-//! dump, lines of at most [`LINE_BYTES`]. `console=0` (module parameter,
+//! note, [`PANIC_CPUS`] CPU lines and [`PANIC_RECORDS`] records each of
+//! [`PANIC_RECORD_CPUS`] CPUs in the dump, lines of at most [`LINE_BYTES`]. `console=0` (module parameter,
 //! or the `console` file) silences all four.
 
 use crate::{
@@ -40,7 +43,8 @@ use crate::{
             NAMED_CPUS,
         },
         record::Record,
-        text::{EventLine, Ms, Names, Secs},
+        shown::Shown,
+        text::{CpusWhere, EventLine, Ms, Names, Secs},
     },
     probes::TOUCH_PROBES,
     recorder::{handlers::FALLBACK_NS, Recorder},
@@ -50,8 +54,11 @@ use crate::{
 use core::fmt::{self, Write};
 use kernel::prelude::*;
 
-/// CPUs whose line and records the panic dump shows.
+/// CPUs whose line the panic dump shows (`logic::shown`: those that
+/// matter first).
 const PANIC_CPUS: usize = 64;
+/// CPUs whose newest records the panic dump shows.
+const PANIC_RECORD_CPUS: usize = 16;
 /// Newest records per CPU in the panic dump.
 const PANIC_RECORDS: usize = 4;
 /// Longest line printed; longer ones continue on the next line.
@@ -441,8 +448,17 @@ fn dump(rec: &Recorder, cpu: u32, names: &impl Names) {
     if note.stop().is_some() {
         let _ = writeln!(out, "{note}");
     }
-    let shown = cpus.live.len().min(PANIC_CPUS);
-    for (c, live) in cpus.live.iter().enumerate().take(shown) {
+    // What matters at a panic: the CPUs not arrived in a call in flight,
+    // and the panicking CPU. Those first, whatever their number, then the
+    // others in CPU order; who was left out is said, as a CPU list.
+    let n = cpus.live.len();
+    let matters =
+        |c: usize| c == cpu as usize || rec.open_instances().any(|i| cpus.missing(c, i.stop));
+    let lines = Shown::new(n, PANIC_CPUS, matters);
+    for (c, live) in cpus.live.iter().enumerate() {
+        if !lines.shows(c, matters(c)) {
+            continue;
+        }
         let _ = writeln!(
             out,
             "{}",
@@ -455,14 +471,35 @@ fn dump(rec: &Recorder, cpu: u32, names: &impl Names) {
             }
         );
     }
-    for c in 0..shown {
+    let hidden = |c: usize| !lines.shows(c, matters(c));
+    let left_out = (0..n).filter(|&c| hidden(c)).count();
+    if left_out > 0 {
+        let waiting = (0..n)
+            .filter(|&c| hidden(c) && cpus.live.get(c).is_some_and(|l| l.waiting_in().is_some()))
+            .count();
+        let _ = writeln!(
+            out,
+            "{left_out} more CPUs not shown ({waiting} of them waiting in stop_machine): {}",
+            CpusWhere { n, pick: hidden }
+        );
+    }
+    let records = Shown::new(n, PANIC_RECORD_CPUS, matters);
+    for c in (0..n).filter(|&c| records.shows(c, matters(c))) {
         let _ = writeln!(out, "newest records of CPU {c}:");
         rec.newest_records(c, PANIC_RECORDS, |r: &Record| {
             let _ = writeln!(out, "  {}", EventLine { rec: r, names });
         });
     }
-    if cpus.live.len() > shown {
-        let _ = writeln!(out, "({} more CPUs not shown)", cpus.live.len() - shown);
+    let no_records = (0..n).filter(|&c| !records.shows(c, matters(c))).count();
+    if no_records > 0 {
+        let _ = writeln!(
+            out,
+            "records of {no_records} more CPUs not shown: {}",
+            CpusWhere {
+                n,
+                pick: |c| !records.shows(c, matters(c))
+            }
+        );
     }
     let _ = writeln!(out, "end of panic dump");
 }

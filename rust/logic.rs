@@ -23,6 +23,7 @@ pub(crate) mod live;
 pub(crate) mod merge;
 pub(crate) mod record;
 pub(crate) mod ring;
+pub(crate) mod shown;
 pub(crate) mod sort;
 pub(crate) mod text;
 
