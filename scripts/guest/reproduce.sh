@@ -30,10 +30,14 @@ hog)
 	# timers expire in that CPU's ktimers thread, which a hogged CPU never
 	# runs: the thread would not wake, and no call would come. (Without RT
 	# the timer's interrupt wakes it onto another CPU.)
-	free=$(( (1 << $(nproc)) - 1 ))
-	for c in $(echo "$HOG_CPU" | tr , ' '); do free=$((free & ~(1 << c))); done
+	# (A CPU list, not a mask: 64 CPUs and more do not fit in one.)
+	free=
+	for c in $(seq 0 $(($(nproc) - 1))); do
+		case ",$HOG_CPU," in *",$c,"*) continue ;; esac
+		free=${free:+$free,}$c
+	done
 	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = stopwatch_storm ] && taskset -p "$(printf %x "$free")" "${p#/proc/}" >/dev/null
+		[ "$(cat "$p/comm" 2>/dev/null)" = stopwatch_storm ] && taskset -pc "$free" "${p#/proc/}" >/dev/null
 	done
 	insmod /stopwatch/stopwatch_hog.ko cpu="$HOG_CPU" seconds="$HOG_SECONDS" touch_ms="$TOUCH_MS" ||
 		{ echo "=== error insmod hog"; exit 3; }
