@@ -9,6 +9,8 @@
 #   make test       run every test; ends with `N passed, M failed`
 #   make bench      cost next to a bare kprobe and ftrace: touches, stop_machine(), reading
 #   make soak       the long soak (load cycles, hotplug, fuzzed controls, ...)
+#   make scale      the incident at 4, 16 and 64 vCPUs on every kernel: a
+#                   table of who was named and what was printed (SCALE_ARGS)
 #   make kernel     fetch, configure and build the test kernel only
 #                   (a distribution kernel: fetch it, prepare its source)
 #   make deb        a Debian package of stopwatch.ko for Debian's kernel
@@ -50,7 +52,7 @@ endif
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 RUST_SOURCES := $(shell find rust samples tools -name '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel deb deps run test unit bench soak clippy fmt fmt-check clean help
+.PHONY: all modules kernel deb deps run test unit bench soak scale clippy fmt fmt-check clean help
 
 all: modules
 
@@ -83,6 +85,10 @@ bench: deps modules
 
 soak: deps modules
 	@scripts/soak $(SOAK_ARGS)
+
+# Every kernel: scripts/scale builds what each needs through reproduce.
+scale: deps
+	@scripts/scale $(SCALE_ARGS)
 
 # The kernel's own rustfmt settings, from the cached source tree.
 RUSTFMT = rustfmt --edition 2021 --config-path "$$(scripts/kernel source)/.rustfmt.toml"

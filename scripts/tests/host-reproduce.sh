@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Host test: scripts/reproduce replays the seed's lockup and stopwatch
 # explains it, in its files and on the console (warning, backtrace, a note
-# after each of the kernel's reports), for two hog CPU / vCPU-count
-# combinations, and does not blame stop_machine for a hog alone; on 6.12,
+# after each of the kernel's reports), for three hog CPU / vCPU-count
+# combinations (up to 16 vCPUs), does not blame stop_machine for a hog
+# alone, and runs the same scene without stopwatch (the A/B); on 6.12,
 # the real incident: a global OOM's task dump holds a CPU and the others
 # report soft lockups in migration/N. Each scenario boots its own guest.
 set -eu
@@ -70,6 +71,8 @@ storm_scenario() {
 
 storm_scenario 4 2
 storm_scenario 3 1
+# At size (make scale goes to 64): 15 waiters, each report annotated.
+storm_scenario 16 9
 
 # Two hogs at once, CPU 1 for 4 s and CPU 2 for 6 s: the other CPUs wait
 # for both; stopwatch names both, most late first, with lags and tasks.
