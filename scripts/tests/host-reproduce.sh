@@ -71,8 +71,13 @@ storm_scenario() {
 
 storm_scenario 4 2
 storm_scenario 3 1
-# At size (make scale goes to 64): 15 waiters, each report annotated.
-storm_scenario 16 9
+# At size (make scale goes to 64): 15 waiters, each report annotated; on
+# our 7.3 (NR_CPUS=64) and Debian's generic image (8192), not again on
+# 6.12 and the RT image (make test's time).
+case "$SW_KERNEL:${SW_DISTRO_FLAVOUR:-}" in
+7.3:* | debian-7.3:amd64) storm_scenario 16 9 ;;
+*) skip "[cpus=16 hog=9] the storm scenario at 16 vCPUs" "run on 7.3 and debian-7.3 amd64 (and make scale)" ;;
+esac
 
 # Two hogs at once, CPU 1 for 4 s and CPU 2 for 6 s: the other CPUs wait
 # for both; stopwatch names both, most late first, with lags and tasks.
@@ -117,25 +122,33 @@ rm -f "$out"
 
 # The same scene without stopwatch (the A/B's other side): the kernel's
 # reports come as with it, nothing of stopwatch's is printed, and the
-# storm measures the stall stopwatch would have diagnosed.
-out=$(mktemp)
-set +e
-"$root/scripts/reproduce" --no-stopwatch --cpus 4 --hog-cpu 2 --hog-seconds 6 >"$out" 2>&1
-rc=$?
-set -e
-cat "$out"
-tag="no stopwatch, cpus=4 hog=2"
-check "[$tag] reproduce exits 0 (the kernel reported the stoppers)" test "$rc" = 0
-check "[$tag] soft lockups reported on CPUs 0,1,3 exactly" test "$(value bug_cpus)" = 0,1,3
-check "[$tag] nothing of stopwatch's on the console" test "$(value console_lines)" = 0
-check "[$tag] the hog and the storm loaded and unloaded, stopwatch not" \
-	sh -c "test '$(value modules_loaded)' = 2 && test '$(value rmmod_ok)' = 2 && test '$(value stopwatch)' = 0"
-check "[$tag] the storm's longest call spans the hog's 6 s" \
-	awk -v m="$(value storm_max_ms)" 'BEGIN { exit !(m + 0 >= 5000 && m + 0 < 10000) }'
-check "[$tag] the kernel's longest 'stuck for' is 4..7 s" \
-	awk -v s="$(value longest_stuck_s)" 'BEGIN { exit !(s + 0 >= 4 && s + 0 <= 7) }'
-check "[$tag] the guest's uptime is reported" awk -v g="$(value guest_s)" 'BEGIN { exit !(g + 0 > 0) }'
-rm -f "$out"
+# storm measures the stall stopwatch would have diagnosed. On 7.3 only:
+# what differs is the scripts, not the kernel.
+no_stopwatch() {
+	local tag="no stopwatch, cpus=4 hog=2"
+	out=$(mktemp)
+	set +e
+	"$root/scripts/reproduce" --no-stopwatch --cpus 4 --hog-cpu 2 --hog-seconds 6 >"$out" 2>&1
+	rc=$?
+	set -e
+	cat "$out"
+	check "[$tag] reproduce exits 0 (the kernel reported the stoppers)" test "$rc" = 0
+	check "[$tag] soft lockups reported on CPUs 0,1,3 exactly" test "$(value bug_cpus)" = 0,1,3
+	check "[$tag] nothing of stopwatch's on the console" test "$(value console_lines)" = 0
+	check "[$tag] the hog and the storm loaded and unloaded, stopwatch not" \
+		sh -c "test '$(value modules_loaded)' = 2 && test '$(value rmmod_ok)' = 2 && test '$(value stopwatch)' = 0"
+	check "[$tag] the storm's longest call spans the hog's 6 s" \
+		awk -v m="$(value storm_max_ms)" 'BEGIN { exit !(m + 0 >= 5000 && m + 0 < 10000) }'
+	check "[$tag] the kernel's longest 'stuck for' is 4..7 s" \
+		awk -v s="$(value longest_stuck_s)" 'BEGIN { exit !(s + 0 >= 4 && s + 0 <= 7) }'
+	check "[$tag] the guest's uptime is reported" awk -v g="$(value guest_s)" 'BEGIN { exit !(g + 0 > 0) }'
+	rm -f "$out"
+}
+if [ "$SW_KERNEL" = 7.3 ]; then
+	no_stopwatch
+else
+	skip "[no stopwatch] the scene without stopwatch" "run on 7.3"
+fi
 
 # The real incident, on the kernel without forced preemption: no hog, the
 # kernel's own OOM report holds the CPU.
