@@ -134,7 +134,7 @@ static const struct file_operations sw_file_fops = {
  * Readers run in process context on a CPU that a stopper may need; on a
  * kernel without forced preemption they keep it until they yield. They
  * yield often (stream files between items, the analysis behind `stops`
- * every 256 records) and note how long they ran between two yields: the
+ * whenever they have run for HOLD_NS, services.rs) and note how long they ran between two yields: the
  * longest such stretch since load is in `stats`, so "reading never holds
  * a CPU for long" is a number anyone can check.
  */
