@@ -95,14 +95,11 @@ mod tests {
     /// limit, then the lowest others.
     #[test]
     fn matches_a_model() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rng = crate::testing::Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..300 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let n = (x % 200) as usize;
-            let limit = (x >> 8) as usize % 70;
-            let bits = x;
+            let n = rng.below(200) as usize;
+            let limit = rng.below(70) as usize;
+            let bits = rng.next();
             let special = |c: usize| (bits >> (c % 61)) & 7 == 0;
             let specials: Vec<usize> = (0..n).filter(|&c| special(c)).collect();
             let others: Vec<usize> = (0..n).filter(|&c| !special(c)).collect();

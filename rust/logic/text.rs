@@ -215,11 +215,9 @@ mod tests {
     /// Against a model: the text, expanded, is the set, in whole runs.
     #[test]
     fn cpu_lists_expand_to_the_set() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::testing::Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..500 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next();
             let n = (x % 70) as usize;
             let set: alloc::vec::Vec<usize> = (0..n).filter(|c| (x >> (c % 64)) & 1 == 1).collect();
             let text = cpus(n, &set);

@@ -65,6 +65,28 @@ hog_wait_runs() {
 	sleep 1
 }
 
+# hog_holds_storm CPU: a storm call held up 2 s by the hog on CPU (loaded
+# idle, touching every 100 ms), with the storm calling every 50 ms,
+# warn_percent 10 (a 2 s wait is a culprit's from 1 s on, with the lockup
+# threshold at 10 s) and the console off (the warning's backtrace would be
+# a Call Trace in dmesg). Returns 200 ms after the run: `stops` keeps the
+# newest 32 instances, about 1.6 s of this storm. The hog and the storm
+# stay loaded.
+hog_holds_storm() {
+	check "warn_percent 10" sh -c "echo 10 > $SW_DEBUGFS/warn_percent"
+	check "console off" sh -c "echo 0 > $SW_DEBUGFS/console"
+	check "hog loads idle" insmod /stopwatch/stopwatch_hog.ko start=0 cpu="$1" seconds=2 touch_ms=100
+	check "storm loads (period 50 ms)" insmod /stopwatch/stopwatch_storm.ko period_ms=50
+	sleep 1
+	echo 1 >/sys/kernel/debug/stopwatch_hog/run
+	sw_i=0
+	while [ $sw_i -lt 100 ] && ! grep -q '^runs=1 running=0 ' /sys/kernel/debug/stopwatch_hog/stats; do
+		usleep 100000
+		sw_i=$((sw_i + 1))
+	done
+	usleep 200000
+}
+
 # SW_MACHINE: the machine's architecture as `uname -m` says it (x86_64,
 # aarch64), for the few cases that differ.
 SW_MACHINE=$(uname -m)

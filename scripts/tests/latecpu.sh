@@ -26,18 +26,7 @@ sleep 2
 check "CPU 2's watchdog is recorded" sh -c "grep '\\[002\\]' $D/events | grep -q ' watchdog_check '"
 
 # The hog on CPU 2 holds up a storm call: CPU 2 is named as any other.
-check "warn_percent 10" sh -c "echo 10 > $D/warn_percent"
-check "console off" sh -c "echo 0 > $D/console"
-check "hog loads idle" insmod /stopwatch/stopwatch_hog.ko start=0 cpu=2 seconds=2 touch_ms=100
-check "storm loads (period 50 ms)" insmod /stopwatch/stopwatch_storm.ko period_ms=50
-sleep 1
-echo 1 >/sys/kernel/debug/stopwatch_hog/run
-i=0
-while [ $i -lt 100 ] && ! grep -q '^runs=1 running=0 ' /sys/kernel/debug/stopwatch_hog/stats; do
-	usleep 100000
-	i=$((i + 1))
-done
-usleep 200000
+hog_holds_storm 2
 check "stops: a storm instance of 3 CPUs waited >= 1.5 s for CPU 2" \
 	sh -c "grep 'caller=stopwatch_storm/' $D/stops | grep ' cpus=3 ' | grep -Eq 'longest_prepare_ms=(1[5-9][0-9]{2}|[2-9][0-9]{3})\\.[0-9]+ .* culprit=2 '"
 check "storm unloads" rmmod stopwatch_storm
