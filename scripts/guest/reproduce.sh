@@ -66,9 +66,6 @@ if [ "${STOPWATCH:-1}" = 1 ]; then
 	# For --timeline: everything recorded, for tools/timeline on the host.
 	[ "${TIMELINE:-0}" = 0 ] || { echo "=== dump"; cat $D/dump; }
 fi
-# The storm's own figures (the longest stop_machine() call it made): the
-# same with stopwatch loaded and without.
-[ "$STORM" = 0 ] || { echo "=== storm"; cat /sys/kernel/debug/stopwatch_storm/stats; }
 echo "=== unload"
 for m in stopwatch_hog stopwatch_storm stopwatch; do
 	grep -q "^$m " /proc/modules || continue

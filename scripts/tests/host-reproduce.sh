@@ -60,8 +60,9 @@ storm_scenario() {
 	check "[$tag] the storm keeps completing calls afterwards" \
 		test "$(value storm_calls_after)" -gt "$(value storm_calls_before)"
 	check "[$tag] rmmod of all three modules is clean" test "$(value rmmod_ok)" = 3
-	check "[$tag] the storm's longest call spans the hog's 6 s" \
-		awk -v m="$(value storm_max_ms)" 'BEGIN { exit !(m + 0 >= 5000 && m + 0 < 10000) }'
+	# (The storm's next call comes up to a period after the hog starts.)
+	check "[$tag] the storm's longest call spans most of the hog's 6 s" \
+		awk -v m="$(value storm_max_ms)" 'BEGIN { exit !(m + 0 >= 4000 && m + 0 < 10000) }'
 	check "[$tag] no checker report, Oops or WARN in dmesg" test "$(value checker_reports)" = 0
 	grep -q 'stop_machine #[0-9]* from stopwatch_storm/.* waited .* in PREPARE for CPU '"$hog"', which ran stopwatch_hog/' "$out" &&
 		echo "STOPWATCH-TEST ok - [$tag] diagnosis names the stop, the wait, the CPU and the hog" ||
@@ -137,10 +138,11 @@ no_stopwatch() {
 	check "[$tag] nothing of stopwatch's on the console" test "$(value console_lines)" = 0
 	check "[$tag] the hog and the storm loaded and unloaded, stopwatch not" \
 		sh -c "test '$(value modules_loaded)' = 2 && test '$(value rmmod_ok)' = 2 && test '$(value stopwatch)' = 0"
-	check "[$tag] the storm's longest call spans the hog's 6 s" \
-		awk -v m="$(value storm_max_ms)" 'BEGIN { exit !(m + 0 >= 5000 && m + 0 < 10000) }'
-	check "[$tag] the kernel's longest 'stuck for' is 4..7 s" \
-		awk -v s="$(value longest_stuck_s)" 'BEGIN { exit !(s + 0 >= 4 && s + 0 <= 7) }'
+	# (The storm's next call comes up to a period after the hog starts.)
+	check "[$tag] the storm's longest call spans most of the hog's 6 s" \
+		awk -v m="$(value storm_max_ms)" 'BEGIN { exit !(m + 0 >= 4000 && m + 0 < 10000) }'
+	check "[$tag] the kernel's longest 'stuck for' is 2..7 s" \
+		awk -v s="$(value longest_stuck_s)" 'BEGIN { exit !(s + 0 >= 2 && s + 0 <= 7) }'
 	check "[$tag] the guest's uptime is reported" awk -v g="$(value guest_s)" 'BEGIN { exit !(g + 0 > 0) }'
 	rm -f "$out"
 }
