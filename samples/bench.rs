@@ -22,6 +22,11 @@
 //! - `run_sync` (w): `N` `touch_softlockup_watchdog_sync()` calls.
 //! - `stop_machine` (w): `N` round trips (1..=10000) of `stop_machine()`
 //!   with an empty function on every online CPU.
+//! - `stop_window` (w): `N` `stop_machine()` calls (1..=10000) with every
+//!   online CPU active; the result is the mean interrupts-off window, from
+//!   the last CPU's arrival (one spin before DISABLE_IRQ) to the last CPU
+//!   enabling interrupts again (`bench_seam.c` says how, without a probe
+//!   where stopwatch probes).
 //! - `ring_write` (w): `N` writes N 32-byte records, each stamped with
 //!   `ktime_get_mono_fast_ns()` as the probes do, to a stopwatch ring.
 //! - `rb_write` (w): `N` writes N 32-byte events to an overwriting kernel
@@ -69,6 +74,9 @@ mod ffi {
         pub(super) fn stopwatch_bench_sync_lookup() -> i32;
         pub(super) fn stopwatch_bench_touch_sync();
         pub(super) fn stopwatch_bench_stop_machine() -> i32;
+        pub(super) fn stopwatch_bench_window_start() -> i32;
+        pub(super) fn stopwatch_bench_window_stop();
+        pub(super) fn stopwatch_bench_stop_window(window_ns: *mut u64) -> i32;
         pub(super) fn stopwatch_bench_probe_try(addr: usize) -> i32;
     }
 }
@@ -240,6 +248,37 @@ fn write_stop_machine(st: &BenchState, input: &[u8]) -> Result {
     Ok(())
 }
 
+/// `stop_window` write: the mean interrupts-off window of N calls.
+fn write_stop_window(st: &BenchState, input: &[u8]) -> Result {
+    let n = read_number(input)?;
+    if !(1..=10_000).contains(&n) {
+        return Err(EINVAL);
+    }
+    // SAFETY: process context; undone below.
+    kernel::error::to_result(unsafe { ffi::stopwatch_bench_window_start() })?;
+    let mut total_ns = 0u64;
+    let mut ret = Ok(());
+    for _ in 0..n {
+        let mut window_ns = 0;
+        // SAFETY: process context (a debugfs write), no lock held;
+        // `window_ns` is a valid destination.
+        ret = kernel::error::to_result(unsafe { ffi::stopwatch_bench_stop_window(&mut window_ns) });
+        if ret.is_err() {
+            break;
+        }
+        total_ns = total_ns.saturating_add(window_ns);
+    }
+    // SAFETY: registered above.
+    unsafe { ffi::stopwatch_bench_window_stop() };
+    ret?;
+    st.ops.store(n, Relaxed);
+    st.ps_per_op.store(
+        total_ns.saturating_mul(1000).checked_div(n).unwrap_or(0),
+        Relaxed,
+    );
+    Ok(())
+}
+
 /// `ring_write` write: time N records into a stopwatch ring.
 fn write_ring(st: &BenchState, input: &[u8]) -> Result {
     let n = read_number(input)?;
@@ -313,12 +352,13 @@ const fn write_only(
 }
 
 /// `/sys/kernel/debug/stopwatch_bench/`.
-static FILES: [FileSpec<BenchState>; 10] = [
+static FILES: [FileSpec<BenchState>; 11] = [
     write_only(c"bare", write_bare),
     write_only(c"run", write_run),
     write_only(c"run_alternate", write_run_alternate),
     write_only(c"run_sync", write_run_sync),
     write_only(c"stop_machine", write_stop_machine),
+    write_only(c"stop_window", write_stop_window),
     write_only(c"ring_write", write_ring),
     write_only(c"rb_write", write_rb),
     FileSpec {

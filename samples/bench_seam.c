@@ -9,6 +9,7 @@
  * alternative to stopwatch's ring; and the services every stopwatch
  * module shares.
  */
+#include <linux/irq_work.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/nmi.h>
@@ -28,6 +29,9 @@ void stopwatch_bench_touch_pair(void);
 int stopwatch_bench_sync_lookup(void);
 void stopwatch_bench_touch_sync(void);
 int stopwatch_bench_stop_machine(void);
+int stopwatch_bench_window_start(void);
+void stopwatch_bench_window_stop(void);
+int stopwatch_bench_stop_window(u64 *window_ns);
 int stopwatch_bench_probe_try(unsigned long addr);
 
 static int bare_pre(struct kprobe *kp, struct pt_regs *regs)
@@ -51,9 +55,12 @@ NOKPROBE_SYMBOL(bare_ret);
  * Bare probes, empty handlers, placed as stopwatch places its own (see
  * PROBES in probes.rs): set 1 on the two touch functions timed (an entry
  * kprobe each); set 2 on the stop_machine() path (kretprobes with an entry
- * handler on stop_machine_cpuslocked() and multi_cpu_stop(), and an int3
+ * handler on stop_machine_cpuslocked() and multi_cpu_stop(), an int3
  * kprobe, kept from jump optimisation by a post handler, on
- * stop_machine_yield()). What stopwatch costs beyond these is its own.
+ * stop_machine_yield(), and an entry kprobe on touch_softlockup_watchdog(),
+ * which multi_cpu_stop() calls on every spin in DISABLE_IRQ and RUN
+ * through touch_nmi_watchdog()). What stopwatch costs beyond these is its
+ * own.
  * Sets 3 and 4 are the floor of any per-CPU view of a stop_machine():
  * set 3 a kretprobe on multi_cpu_stop() alone (when each CPU arrives and
  * leaves), set 4 an entry kprobe there alone (when each arrives, the least
@@ -62,6 +69,7 @@ NOKPROBE_SYMBOL(bare_ret);
 static struct kprobe bare_touch[2];
 static struct kretprobe bare_stop[2];
 static struct kprobe bare_spin;
+static struct kprobe bare_spin_touch;
 static struct kprobe bare_arrive;
 static int bare_set;
 
@@ -122,8 +130,16 @@ static int bare_register_stop(void)
 	};
 	/* On arm64 after its first instruction, as stopwatch's (services.c). */
 	ret = sw_register_kprobe(&bare_spin);
+	if (ret)
+		goto undo;
+	bare_spin_touch = (struct kprobe){
+		.symbol_name = "touch_softlockup_watchdog",
+		.pre_handler = bare_pre,
+	};
+	ret = register_kprobe(&bare_spin_touch);
 	if (!ret)
 		return 0;
+	unregister_kprobe(&bare_spin);
 undo:
 	while (--i >= 0)
 		unregister_kretprobe(&bare_stop[i]);
@@ -176,6 +192,7 @@ void stopwatch_bench_bare_unregister(void)
 		for (i = 0; i < ARRAY_SIZE(bare_touch); i++)
 			unregister_kprobe(&bare_touch[i]);
 	} else if (bare_set == 2) {
+		unregister_kprobe(&bare_spin_touch);
 		unregister_kprobe(&bare_spin);
 		for (i = 0; i < ARRAY_SIZE(bare_stop); i++)
 			unregister_kretprobe(&bare_stop[i]);
@@ -272,6 +289,89 @@ static int bench_stop_fn(void *arg)
 int stopwatch_bench_stop_machine(void)
 {
 	return stop_machine(bench_stop_fn, NULL, NULL);
+}
+
+/*
+ * The interrupts-off window of a stop_machine(): from the first CPU
+ * disabling interrupts (in DISABLE_IRQ) to the last enabling them again
+ * (after it saw EXIT), measured without a probe at any site stopwatch
+ * probes, so that it reads the same with stopwatch loaded and without:
+ *
+ * - the start: DISABLE_IRQ is set by the last CPU to ack PREPARE, on its
+ *   first spin, so the window opens one spin after the last arrival;
+ *   arrivals are stamped by an entry kprobe on multi_cpu_stop() (the
+ *   instrument, there on both sides, before any CPU has interrupts off);
+ * - the end: every CPU is active and its function, in RUN with
+ *   interrupts off, queues an irq_work on its CPU; the work's interrupt is
+ *   taken as soon as multi_cpu_stop() restores interrupts, and stamps that
+ *   CPU's leaving.
+ *
+ * window = last leaving - last arrival (the spin between the last arrival
+ * and DISABLE_IRQ counts in, stopwatch's spin handler with it).
+ */
+static DEFINE_PER_CPU(u64, window_arrive_ns);
+static DEFINE_PER_CPU(u64, window_leave_ns);
+static DEFINE_PER_CPU(struct irq_work, window_work);
+static struct kprobe window_arrive;
+
+static int window_arrive_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	this_cpu_write(window_arrive_ns, ktime_get_mono_fast_ns());
+	return 0;
+}
+NOKPROBE_SYMBOL(window_arrive_pre);
+
+static void window_leave(struct irq_work *work)
+{
+	this_cpu_write(window_leave_ns, ktime_get_mono_fast_ns());
+}
+
+static int window_stop_fn(void *arg)
+{
+	irq_work_queue(this_cpu_ptr(&window_work));
+	return 0;
+}
+
+/* Registers the arrival probe; stopwatch_bench_window_stop() removes it. */
+int stopwatch_bench_window_start(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		per_cpu(window_work, cpu) = IRQ_WORK_INIT_HARD(window_leave);
+	window_arrive = (struct kprobe){
+		.symbol_name = "multi_cpu_stop",
+		.pre_handler = window_arrive_pre,
+	};
+	return register_kprobe(&window_arrive);
+}
+
+void stopwatch_bench_window_stop(void)
+{
+	unregister_kprobe(&window_arrive);
+}
+
+/* One stop_machine() with every online CPU active; its window in ns. */
+int stopwatch_bench_stop_window(u64 *window_ns)
+{
+	u64 arrive = 0, leave = 0;
+	int cpu, ret;
+
+	/* No CPU comes or goes during the bench. */
+	for_each_online_cpu(cpu) {
+		per_cpu(window_arrive_ns, cpu) = 0;
+		per_cpu(window_leave_ns, cpu) = 0;
+	}
+	ret = stop_machine(window_stop_fn, NULL, cpu_online_mask);
+	for_each_online_cpu(cpu) {
+		irq_work_sync(per_cpu_ptr(&window_work, cpu));
+		arrive = max(arrive, per_cpu(window_arrive_ns, cpu));
+		leave = max(leave, per_cpu(window_leave_ns, cpu));
+		if (!per_cpu(window_arrive_ns, cpu) || !per_cpu(window_leave_ns, cpu))
+			ret = ret ?: -EIO;
+	}
+	*window_ns = leave > arrive ? leave - arrive : 0;
+	return ret;
 }
 
 /*

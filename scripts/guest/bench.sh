@@ -5,6 +5,7 @@
 #   CALLS   calls per touch measurement     ROUNDS  rounds of them
 #   STOPS   stop_machine() round trips per measurement
 #   FILL    records per CPU ring for the read comparison
+#   ONLY    "stop": the stop_machine() measurements only
 set -u
 
 B=/sys/kernel/debug/stopwatch_bench
@@ -36,12 +37,33 @@ aarch64) CALLER='caller=%x30:x64' ;;
 *) CALLER='caller=+0($stack):x64' ;;
 esac
 
+ONLY=${ONLY:-}
+# stop_round SIDE: the stop_machine() measurements of one side.
+stop_round() {
+	measure "$1_stop" stop_machine "$STOPS"
+	measure "$1_window" stop_window "$STOPS"
+}
+
 r=0
+while [ -n "$ONLY" ] && [ $r -lt "$ROUNDS" ]; do
+	stop_round none
+	echo 2 >$B/bare && sleep 1
+	stop_round bare
+	echo 0 >$B/bare
+	insmod /stopwatch/stopwatch.ko || exit 3
+	sleep 1
+	stop_round stopwatch
+	grep -E '^(probe="(stop_machine_yield|touch_softlockup_watchdog)"|total)' $D/stats | sed 's/^/STATS /'
+	rmmod stopwatch
+	r=$((r + 1))
+done
+[ -n "$ONLY" ] && { rmmod stopwatch_bench; exit 0; }
+
 while [ $r -lt "$ROUNDS" ]; do
 	measure none run "$CALLS"
 	measure none_alt run_alternate "$CALLS"
 	measure none_sync run_sync "$CALLS"
-	measure none_stop stop_machine "$STOPS"
+	stop_round none
 	# A kprobe is jump-optimised a few jiffies after it is registered.
 	echo 1 >$B/bare && sleep 1
 	measure bare run "$CALLS"
@@ -49,7 +71,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	measure bare_sync run_sync "$CALLS"
 	echo 0 >$B/bare
 	echo 2 >$B/bare && sleep 1
-	measure bare_stop stop_machine "$STOPS"
+	stop_round bare
 	echo 0 >$B/bare
 	echo 3 >$B/bare && sleep 1
 	measure bare_stop_ret stop_machine "$STOPS"
@@ -68,8 +90,8 @@ while [ $r -lt "$ROUNDS" ]; do
 	measure stopwatch run "$CALLS"
 	measure stopwatch_alt run_alternate "$CALLS"
 	measure stopwatch_sync run_sync "$CALLS"
-	measure stopwatch_stop stop_machine "$STOPS"
-	grep -E '^(probe="touch_softlockup_watchdog"|total)' $D/stats | sed 's/^/STATS /'
+	stop_round stopwatch
+	grep -E '^(probe="(touch_softlockup_watchdog|stop_machine_yield)"|total)' $D/stats | sed 's/^/STATS /'
 	rmmod stopwatch
 	measure ring ring_write "$CALLS"
 	measure ring_buffer rb_write "$CALLS"
