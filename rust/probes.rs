@@ -218,24 +218,27 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
     let Some(live) = recorder.count_hit(index as usize, hit) else {
         return;
     };
-    // The touch handler reads the clock only when it needs to.
-    if let Handler::Touch(source) = spec.handler {
-        recorder.on_touch(live, hit, source);
-        return;
-    }
-    hit.ts_ns = services::now_ns();
-    let at_return = hit.phase != 0;
-    match (spec.handler, at_return) {
-        // Handled above, before the clock read.
-        (Handler::Touch(_), _) => {}
-        (Handler::WatchdogWork, _) => recorder.on_watchdog_work(live, hit),
-        (Handler::WatchdogCheck, _) => recorder.on_watchdog_check(live, hit),
-        (Handler::Stop, false) => recorder.on_stop_begin(live, hit),
-        (Handler::Stop, true) => recorder.on_stop_end(live, hit),
-        (Handler::CpuStop, false) => recorder.on_cpu_enter(live, hit),
-        (Handler::CpuStop, true) => recorder.on_cpu_exit(live, hit),
+    // A touch, a spin and the return of `multi_cpu_stop()` read the clock
+    // only if they record (most touches repeat the one before, most spins
+    // see the state they saw, the last spin recorded EXIT); every other
+    // hit records.
+    match (spec.handler, hit.phase != 0) {
+        (Handler::Touch(source), _) => recorder.on_touch(live, hit, source),
         (Handler::CpuSpin, _) => recorder.on_cpu_spin(live, hit),
-        (Handler::Taint, _) => recorder.on_taint(live, hit),
+        (Handler::CpuStop, true) => recorder.on_cpu_exit(live, hit),
+        (handler, at_return) => {
+            hit.ts_ns = services::now_ns();
+            match (handler, at_return) {
+                (Handler::WatchdogWork, _) => recorder.on_watchdog_work(live, hit),
+                (Handler::WatchdogCheck, _) => recorder.on_watchdog_check(live, hit),
+                (Handler::Stop, false) => recorder.on_stop_begin(live, hit),
+                (Handler::Stop, true) => recorder.on_stop_end(live, hit),
+                (Handler::CpuStop, false) => recorder.on_cpu_enter(live, hit),
+                (Handler::Taint, _) => recorder.on_taint(live, hit),
+                // Handled above.
+                (Handler::Touch(_) | Handler::CpuSpin, _) | (Handler::CpuStop, true) => {}
+            }
+        }
     }
 }
 

@@ -697,11 +697,16 @@ impl<A: Alloc> StopLog<A> {
                 let first = state == StopState::None && s.first_arrival_ns().is_none();
                 let c = s.cpu_mut(rec.cpu)?;
                 let slot = &mut c.state_ns[state as usize];
-                if slot.is_none() {
+                // A PREPARE record (the recorder before 2026-12 wrote one a
+                // spin after each arrival) dates PREPARE over the arrival.
+                if slot.is_none() || state == StopState::Prepare {
                     *slot = Some(rec.ts_ns);
                 }
                 if state == StopState::None {
                     c.task_before_arrival = task;
+                    // The recorder writes no PREPARE record for a CPU that
+                    // arrives in PREPARE (they all do): it waits from here.
+                    c.state_ns[StopState::Prepare as usize].get_or_insert(rec.ts_ns);
                 }
                 if first {
                     self.note_blocked_at_start(stop)?;
@@ -1091,6 +1096,35 @@ mod tests {
             s.culprit(&[0, 1], 100 * MS, Blame::at(10 * MS)).unwrap(),
             Culprit::Ordinary
         ));
+    }
+
+    #[test]
+    fn arrival_without_prepare_record_waits_from_arrival() {
+        // What the recorder writes: an arrival, no PREPARE record, then
+        // the states of the irqs-off window. CPU 1 arrives 2 s late.
+        let mut log = StopLog::<Host>::new();
+        log.feed(&begin(10, 1, 2)).unwrap();
+        log.feed(&state(11, 0, 1, StopState::None)).unwrap();
+        log.feed(&state(2011, 1, 1, StopState::None)).unwrap();
+        for st in [StopState::DisableIrq, StopState::Run, StopState::Exit] {
+            for cpu in [0, 1] {
+                log.feed(&state(2011 + st as u64, cpu, 1, st)).unwrap();
+            }
+        }
+        let s = &log.stops[0];
+        let c0 = s.cpu(0).unwrap();
+        assert_eq!(c0.state_ns[StopState::Prepare as usize], Some(11 * MS));
+        assert_eq!(
+            s.longest_prepare(3000 * MS),
+            Some(Wait {
+                cpu: 0,
+                ns: (2011 + StopState::DisableIrq as u64 - 11) * MS
+            })
+        );
+        // An old dump's PREPARE record, a spin after the arrival, wins.
+        log.feed(&state(12, 0, 1, StopState::Prepare)).unwrap();
+        let c0 = log.stops[0].cpu(0).unwrap();
+        assert_eq!(c0.state_ns[StopState::Prepare as usize], Some(12 * MS));
     }
 
     #[test]

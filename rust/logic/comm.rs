@@ -112,6 +112,13 @@ impl<S: Deref<Target = [CommSlot]>> CommCache<S> {
         slot.seq.store(seq.wrapping_add(2), Release);
     }
 
+    /// Whether `pid` has the slot (its name may be mid-write).
+    #[inline]
+    pub(crate) fn holds(&self, pid: u32) -> bool {
+        self.slot(pid)
+            .is_some_and(|slot| slot.pid.load(Relaxed) == pid)
+    }
+
     /// `pid`'s name, if cached.
     pub(crate) fn lookup(&self, pid: u32) -> Option<Comm> {
         let slot = self.slot(pid)?;

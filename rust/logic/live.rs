@@ -85,6 +85,10 @@ pub(crate) struct CpuLive {
     pub(crate) stop_key: AtomicU32,
     /// Whether this CPU already warned for the current call.
     pub(crate) stop_warned: AtomicBool,
+    /// The jiffy of this CPU's latest spin that looked at the clock while
+    /// waiting in PREPARE (the wait is checked once a jiffy, not every
+    /// spin).
+    pub(crate) spin_jiffies: AtomicU64,
     /// Its touch probes' hits when the latest `stop_machine()` call began
     /// (written by the caller's CPU): touches made since are the
     /// difference.
@@ -95,8 +99,13 @@ pub(crate) struct CpuLive {
     pub(crate) rec_touch_caller: AtomicU64,
     /// Touches not put in the ring by the rate limit.
     pub(crate) coalesced: AtomicU64,
-    /// Last pid this CPU put in the comm cache.
-    pub(crate) comm_pid: AtomicU32,
+    /// The last two pids this CPU put in the comm cache, latest first. A
+    /// CPU that goes back and forth between two tasks (a `stop_machine()`
+    /// caller and its CPU's stopper) puts each in once, not at every
+    /// switch, as long as the cache holds it; a task renamed meanwhile
+    /// (exec, `PR_SET_NAME`) keeps its old name there until this CPU
+    /// records a third task.
+    pub(crate) comm_pids: [AtomicU32; 2],
     /// Hits per probe slot on this CPU.
     pub(crate) hits: [AtomicU64; MAX_PROBES],
 }
@@ -123,11 +132,12 @@ impl CpuLive {
             stop_func: AtomicU64::new(0),
             stop_key: AtomicU32::new(0),
             stop_warned: AtomicBool::new(false),
+            spin_jiffies: AtomicU64::new(0),
             touches_at_begin: AtomicU64::new(0),
             rec_touch_ns: AtomicU64::new(0),
             rec_touch_caller: AtomicU64::new(0),
             coalesced: AtomicU64::new(0),
-            comm_pid: AtomicU32::new(u32::MAX),
+            comm_pids: [const { AtomicU32::new(u32::MAX) }; 2],
             hits: [const { AtomicU64::new(0) }; MAX_PROBES],
         }
     }
@@ -198,11 +208,17 @@ impl CpuLive {
 
     /// Hits of the probes in `mask` (bit `i`: probe slot `i`).
     pub(crate) fn hits_of(&self, mask: u32) -> u64 {
-        self.hits
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| mask & (1 << i) != 0)
-            .fold(0u64, |sum, (_, h)| sum.wrapping_add(h.load(Relaxed)))
+        // Over the set bits only: `stop_machine()`'s entry sums this for
+        // every CPU.
+        let mut sum = 0u64;
+        let mut rest = mask;
+        while rest != 0 {
+            if let Some(h) = self.hits.get(rest.trailing_zeros() as usize) {
+                sum = sum.wrapping_add(h.load(Relaxed));
+            }
+            rest &= rest - 1;
+        }
+        sum
     }
 
     /// Soft-lockup threshold (`2 * watchdog_thresh`) as measured on this

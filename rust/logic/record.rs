@@ -209,6 +209,7 @@ mod kind {
 }
 
 /// Packs two 32-bit values into one word, `lo` in the low half.
+#[inline]
 fn pack(lo: u32, hi: u32) -> u64 {
     u64::from(lo) | (u64::from(hi) << 32)
 }
@@ -220,6 +221,7 @@ fn unpack(w: u64) -> (u32, u32) {
 
 impl Event {
     /// The kind number stored in word 1.
+    #[inline]
     pub(crate) fn kind(&self) -> u8 {
         match self {
             Self::Touch { .. } => kind::TOUCH,
@@ -235,6 +237,7 @@ impl Event {
     }
 
     /// Encodes the payload as `(arg0, arg1)`.
+    #[inline]
     pub(crate) fn encode(&self) -> (u64, u64) {
         match *self {
             Self::Touch { source, caller } => (caller, u64::from(source as u8)),
@@ -333,6 +336,7 @@ pub(crate) enum DecodeError {
 
 impl Record {
     /// Encodes the record into its four words.
+    #[inline]
     pub(crate) fn encode(&self) -> [u64; 4] {
         let (arg0, arg1) = self.event.encode();
         let header = u64::from(FORMAT_VERSION)

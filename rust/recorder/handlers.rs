@@ -49,9 +49,14 @@ impl Recorder {
         let Some(ring) = rings.get(hit.cpu as usize) else {
             return;
         };
-        if live.comm_pid.load(Relaxed) != hit.pid {
-            live.comm_pid.store(hit.pid, Relaxed);
-            self.comms.insert(hit.pid, &hit.comm());
+        let [latest, before] = &live.comm_pids;
+        let latest_pid = latest.load(Relaxed);
+        if latest_pid != hit.pid {
+            latest.store(hit.pid, Relaxed);
+            let before_pid = before.swap(latest_pid, Relaxed);
+            if before_pid != hit.pid || !self.comms.holds(hit.pid) {
+                self.comms.insert(hit.pid, &hit.comm());
+            }
         }
         let rec = Record {
             ts_ns: hit.ts_ns,
@@ -276,7 +281,17 @@ impl Recorder {
         } else {
             live.stop_msdata.store(0, Relaxed);
         }
-        live.stop_state.store(StopState::None as u32, Release);
+        // A CPU arrives in PREPARE: the caller set it before queuing the
+        // stoppers, and it cannot move on before every CPU has acked it.
+        // The arrival record stands for both (the analysis dates PREPARE
+        // from it), so the first spin, seeing PREPARE, records nothing:
+        // one record per CPU per call fewer.
+        let first = if layout_ok && ms.state == StopState::Prepare as u32 {
+            StopState::Prepare
+        } else {
+            StopState::None
+        };
+        live.stop_state.store(first as u32, Release);
         let event = if stop == 0 {
             Event::OtherStop {
                 key,
@@ -310,7 +325,11 @@ impl Recorder {
     }
 
     /// `stop_machine_yield(cpumask)`: once per spin of `multi_cpu_stop()`.
-    pub(crate) fn on_cpu_spin(&self, live: &CpuLive, hit: &Hit) {
+    ///
+    /// Called before the clock is read (`hit.ts_ns` is 0): a spin that
+    /// sees the state it saw before costs a few loads, and one waiting in
+    /// PREPARE reads the clock once a jiffy to check its wait.
+    pub(crate) fn on_cpu_spin(&self, live: &CpuLive, hit: &mut Hit) {
         let addr = live.stop_msdata.load(Relaxed);
         if addr == 0 || live.stop_mask.load(Relaxed) != hit.args[0] {
             return;
@@ -332,6 +351,7 @@ impl Recorder {
         let stop = live.stop_id.load(Relaxed);
         let seen = live.stop_state.load(Relaxed);
         if raw != seen {
+            hit.ts_ns = services::now_ns();
             // States advance one at a time and every CPU acks each one, so
             // a CPU whose state moved on by more than one between two
             // spins passed through the ones in between: record them too.
@@ -345,9 +365,14 @@ impl Recorder {
             live.stop_state.store(raw, Release);
             return;
         }
-        if state != StopState::Prepare || stop == 0 {
+        if state != StopState::Prepare
+            || stop == 0
+            || live.spin_jiffies.load(Relaxed) == hit.jiffies
+        {
             return;
         }
+        live.spin_jiffies.store(hit.jiffies, Relaxed);
+        hit.ts_ns = services::now_ns();
         if live.stop_warned.load(Relaxed) {
             self.console_fallback(stop, hit.ts_ns);
             return;
@@ -416,8 +441,9 @@ impl Recorder {
         }
     }
 
-    /// `multi_cpu_stop()` return: this CPU's stopper left.
-    pub(crate) fn on_cpu_exit(&self, live: &CpuLive, hit: &Hit) {
+    /// `multi_cpu_stop()` return: this CPU's stopper left. Called before
+    /// the clock is read; it reads it if it records.
+    pub(crate) fn on_cpu_exit(&self, live: &CpuLive, hit: &mut Hit) {
         let stop = live.stop_id.load(Relaxed);
         let was = live.stop_state.load(Relaxed);
         live.stop_msdata.store(0, Relaxed);
@@ -426,6 +452,7 @@ impl Recorder {
         // The last spin usually saw EXIT already; if states were not
         // tracked (layout check failed), the return is the EXIT.
         if was != NOT_IN_STOP && was != StopState::Exit as u32 {
+            hit.ts_ns = services::now_ns();
             self.emit(hit, live, Self::state_event(live, stop, StopState::Exit));
         }
     }
