@@ -218,27 +218,28 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
     let Some(live) = recorder.count_hit(index as usize, hit) else {
         return;
     };
+    let at_return = hit.phase != 0;
     // A touch, a spin and the return of `multi_cpu_stop()` read the clock
     // only if they record (most touches repeat the one before, most spins
     // see the state they saw, the last spin recorded EXIT); every other
     // hit records.
-    match (spec.handler, hit.phase != 0) {
+    let stamps_itself = matches!(
+        (spec.handler, at_return),
+        (Handler::Touch(_) | Handler::CpuSpin, _) | (Handler::CpuStop, true)
+    );
+    if !stamps_itself {
+        hit.ts_ns = services::now_ns();
+    }
+    match (spec.handler, at_return) {
         (Handler::Touch(source), _) => recorder.on_touch(live, hit, source),
-        (Handler::CpuSpin, _) => recorder.on_cpu_spin(live, hit),
+        (Handler::WatchdogWork, _) => recorder.on_watchdog_work(live, hit),
+        (Handler::WatchdogCheck, _) => recorder.on_watchdog_check(live, hit),
+        (Handler::Stop, false) => recorder.on_stop_begin(live, hit),
+        (Handler::Stop, true) => recorder.on_stop_end(live, hit),
+        (Handler::CpuStop, false) => recorder.on_cpu_enter(live, hit),
         (Handler::CpuStop, true) => recorder.on_cpu_exit(live, hit),
-        (handler, at_return) => {
-            hit.ts_ns = services::now_ns();
-            match (handler, at_return) {
-                (Handler::WatchdogWork, _) => recorder.on_watchdog_work(live, hit),
-                (Handler::WatchdogCheck, _) => recorder.on_watchdog_check(live, hit),
-                (Handler::Stop, false) => recorder.on_stop_begin(live, hit),
-                (Handler::Stop, true) => recorder.on_stop_end(live, hit),
-                (Handler::CpuStop, false) => recorder.on_cpu_enter(live, hit),
-                (Handler::Taint, _) => recorder.on_taint(live, hit),
-                // Handled above.
-                (Handler::Touch(_) | Handler::CpuSpin, _) | (Handler::CpuStop, true) => {}
-            }
-        }
+        (Handler::CpuSpin, _) => recorder.on_cpu_spin(live, hit),
+        (Handler::Taint, _) => recorder.on_taint(live, hit),
     }
 }
 

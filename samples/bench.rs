@@ -98,6 +98,17 @@ struct BenchState {
     rb: RingBufferPtr,
 }
 
+impl BenchState {
+    /// Keeps the result of a run: `ops` operations in `total_ns`.
+    fn keep(&self, ops: u64, total_ns: u64) {
+        self.ops.store(ops, Relaxed);
+        self.ps_per_op.store(
+            total_ns.saturating_mul(1000).checked_div(ops).unwrap_or(0),
+            Relaxed,
+        );
+    }
+}
+
 /// Owner of a kernel `struct trace_buffer`.
 ///
 /// # Invariants
@@ -187,15 +198,7 @@ fn time_calls(st: &BenchState, n: u64, per_op: u64, mut op: impl FnMut(u64)) -> 
         // for an RCU stall report (6.12 debug, seen in the soak).
         services::cond_resched();
     }
-    let calls = runs.saturating_mul(per_op);
-    st.ops.store(calls, Relaxed);
-    st.ps_per_op.store(
-        total_ns
-            .saturating_mul(1000)
-            .checked_div(calls)
-            .unwrap_or(0),
-        Relaxed,
-    );
+    st.keep(runs.saturating_mul(per_op), total_ns);
     Ok(())
 }
 
@@ -228,32 +231,30 @@ fn write_run_sync(st: &BenchState, input: &[u8]) -> Result {
     })
 }
 
-/// `stop_machine` write: time N `stop_machine()` round trips.
-fn write_stop_machine(st: &BenchState, input: &[u8]) -> Result {
+/// A number of `stop_machine()` calls written by the user (1..=10000).
+fn read_stops(input: &[u8]) -> Result<u64> {
     let n = read_number(input)?;
     if !(1..=10_000).contains(&n) {
         return Err(EINVAL);
     }
+    Ok(n)
+}
+
+/// `stop_machine` write: time N `stop_machine()` round trips.
+fn write_stop_machine(st: &BenchState, input: &[u8]) -> Result {
+    let n = read_stops(input)?;
     let start = services::now_ns();
     for _ in 0..n {
         // SAFETY: process context (a debugfs write), no lock held.
         kernel::error::to_result(unsafe { ffi::stopwatch_bench_stop_machine() })?;
     }
-    let total_ns = services::now_ns().saturating_sub(start);
-    st.ops.store(n, Relaxed);
-    st.ps_per_op.store(
-        total_ns.saturating_mul(1000).checked_div(n).unwrap_or(0),
-        Relaxed,
-    );
+    st.keep(n, services::now_ns().saturating_sub(start));
     Ok(())
 }
 
 /// `stop_window` write: the mean interrupts-off window of N calls.
 fn write_stop_window(st: &BenchState, input: &[u8]) -> Result {
-    let n = read_number(input)?;
-    if !(1..=10_000).contains(&n) {
-        return Err(EINVAL);
-    }
+    let n = read_stops(input)?;
     // SAFETY: process context; undone below.
     kernel::error::to_result(unsafe { ffi::stopwatch_bench_window_start() })?;
     let mut total_ns = 0u64;
@@ -271,11 +272,7 @@ fn write_stop_window(st: &BenchState, input: &[u8]) -> Result {
     // SAFETY: registered above.
     unsafe { ffi::stopwatch_bench_window_stop() };
     ret?;
-    st.ops.store(n, Relaxed);
-    st.ps_per_op.store(
-        total_ns.saturating_mul(1000).checked_div(n).unwrap_or(0),
-        Relaxed,
-    );
+    st.keep(n, total_ns);
     Ok(())
 }
 

@@ -282,11 +282,12 @@ impl Recorder {
             live.stop_msdata.store(0, Relaxed);
         }
         // A CPU arrives in PREPARE: the caller set it before queuing the
-        // stoppers, and it cannot move on before every CPU has acked it.
+        // stoppers, and it cannot move on before every CPU has acked it
+        // (a layout that checks out says so: `layout::check` requires it).
         // The arrival record stands for both (the analysis dates PREPARE
         // from it), so the first spin, seeing PREPARE, records nothing:
         // one record per CPU per call fewer.
-        let first = if layout_ok && ms.state == StopState::Prepare as u32 {
+        let first = if layout_ok {
             StopState::Prepare
         } else {
             StopState::None
