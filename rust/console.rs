@@ -399,6 +399,7 @@ impl Names for RawNames<'_> {
 /// allocates, locks or sleeps.
 #[no_mangle]
 pub(crate) extern "C" fn stopwatch_console_panic(cpu: u32, nmi: bool) {
+    crate::recorder::vmcore::stamp_panic(cpu);
     let Some(rec) = recorder() else {
         return;
     };
@@ -490,6 +491,12 @@ fn dump(rec: &Recorder, cpu: u32, names: &impl Names) {
             let _ = writeln!(out, "  {}", EventLine { rec: r, names });
         });
     }
+    let held = rec.held_at_panic();
+    let _ = writeln!(
+        out,
+        "rings hold {} records ({} rings; all of them are in a vmcore: scripts/vmcore)",
+        held.records, held.rings
+    );
     let no_records = (0..n).filter(|&c| !records.shows(c, matters(c))).count();
     if no_records > 0 {
         let _ = writeln!(

@@ -26,6 +26,7 @@ pub(crate) mod ring;
 pub(crate) mod shown;
 pub(crate) mod sort;
 pub(crate) mod text;
+pub(crate) mod vmcore;
 
 use core::ops::{Deref, DerefMut};
 

@@ -11,18 +11,20 @@
 pub(crate) mod handlers;
 mod open;
 mod rings;
+pub(crate) mod vmcore;
 
 use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
     lists::Kernel,
     logic::{
         analysis::{self, Blame},
-        comm::{Comm, CommCache, CommSlot},
+        comm::{self, Comm, CommCache, CommSlot},
         diagnosis::{Instance, LiveCpus},
         live::CpuLive,
         merge::Merge,
         record::{Event, Record},
-        ring::RingCounts,
+        ring::{self, RingCounts},
+        vmcore::{address_of, Descriptor},
     },
     seam, services,
 };
@@ -60,6 +62,15 @@ pub(crate) struct Memory {
     pub(crate) per_cpu_bytes: usize,
     /// The comm cache.
     pub(crate) comm_bytes: usize,
+}
+
+/// Records the rings hold ([`Recorder::held_at_panic`]).
+#[derive(Default)]
+pub(crate) struct Held {
+    /// Records, every ring's summed.
+    pub(crate) records: u64,
+    /// Rings.
+    pub(crate) rings: usize,
 }
 
 /// The instances in flight at one moment ([`Recorder::in_flight`]).
@@ -315,6 +326,23 @@ impl Recorder {
         });
     }
 
+    /// How many records every ring holds, summed, and how many rings,
+    /// without `ring_lock`: for the panic dump only (as
+    /// [`Recorder::newest_records`]), so that a vmcore's reader can be
+    /// checked against it.
+    pub(crate) fn held_at_panic(&self) -> Held {
+        let rings = self.rings.load(Acquire);
+        // SAFETY: as in `newest_records`: a panic keeps the set alive.
+        let rings = unsafe { &*rings };
+        let mut held = Held::default();
+        for (_, ring) in rings.iter() {
+            let r = ring.held();
+            held.records += r.end - r.start;
+            held.rings += 1;
+        }
+        held
+    }
+
     /// Name of `pid` if known.
     pub(crate) fn comm_of(&self, pid: u32) -> Option<Comm> {
         self.comms.lookup(pid)
@@ -429,6 +457,7 @@ impl Recorder {
         let new = RingSet::new(self.cpus.len(), records, old.generation + 1, |c| {
             old.get(c).is_some() || services::cpu_online(c as u32)
         })?;
+        new.describe(vmcore::descriptor());
         let old = self.rings.swap(KBox::into_raw(new), Release);
         self.ring_records.store(records, Relaxed);
         // Handlers that loaded `old` run with preemption disabled: wait for
@@ -451,6 +480,44 @@ impl Recorder {
         }
     }
 
+    /// Writes where everything is, and how it is laid out, into the vmcore
+    /// descriptor `d` (`recorder/vmcore.rs`).
+    fn describe(&self, d: &Descriptor) {
+        d.nr_cpus.store(self.cpus.len() as u32, Relaxed);
+        d.ring_head_off
+            .store(ring::RING_HEAD_OFFSET as u32, Relaxed);
+        d.ring_base_off
+            .store(ring::RING_BASE_OFFSET as u32, Relaxed);
+        d.slot_bytes
+            .store(core::mem::size_of::<ring::Slot>() as u32, Relaxed);
+        d.slot_seq_off.store(ring::SLOT_SEQ_OFFSET as u32, Relaxed);
+        d.slot_words_off
+            .store(ring::SLOT_WORDS_OFFSET as u32, Relaxed);
+        d.comm_slot_bytes
+            .store(core::mem::size_of::<CommSlot>() as u32, Relaxed);
+        d.comm_slots.store(self.comms.slots_addr(), Relaxed);
+        d.comm_count.store(self.comms.len() as u32, Relaxed);
+        d.comm_seq_off.store(comm::COMM_SEQ_OFFSET as u32, Relaxed);
+        d.comm_pid_off.store(comm::COMM_PID_OFFSET as u32, Relaxed);
+        d.comm_name_off
+            .store(comm::COMM_NAME_OFFSET as u32, Relaxed);
+        d.live.store(self.cpus.as_ptr() as u64, Relaxed);
+        d.live_stride
+            .store(core::mem::size_of::<CpuLive>() as u32, Relaxed);
+        d.live_interval_off.store(
+            core::mem::offset_of!(CpuLive, check_interval_ns) as u32,
+            Relaxed,
+        );
+        self.open.describe(d);
+        d.last_stop.store(address_of(&self.next_stop), Relaxed);
+        d.warn_percent
+            .store(address_of(&self.warn_percent), Relaxed);
+        let _guard = self.ring_lock.lock();
+        // SAFETY: `ring_lock` is held, so no resize frees the set.
+        let rings = unsafe { &*self.rings.load(Acquire) };
+        rings.describe(d);
+    }
+
     /// What the recorder holds in memory now.
     pub(crate) fn memory(&self) -> Memory {
         let _guard = self.ring_lock.lock();
@@ -463,7 +530,8 @@ impl Recorder {
             per_cpu_bytes: self.cpus.len()
                 * (core::mem::size_of::<CpuLive>()
                     + core::mem::size_of::<Request>()
-                    + core::mem::size_of::<AtomicPtr<()>>()),
+                    + core::mem::size_of::<AtomicPtr<()>>()
+                    + core::mem::size_of::<crate::logic::vmcore::RingEntry>()),
             comm_bytes: COMM_SLOTS * core::mem::size_of::<CommSlot>(),
         }
     }

@@ -51,6 +51,7 @@ bool stopwatch_cpu_active(u32 cpu);
 u32 stopwatch_this_cpu(void);
 u32 stopwatch_num_online_cpus(void);
 const void *stopwatch_cpu_online_mask(void);
+const void *stopwatch_cpu_active_mask(void);
 u32 stopwatch_cpumask_weight(const void *mask);
 const void *stopwatch_cpumask_of(u32 cpu);
 void stopwatch_preempt_disable(void);
@@ -399,6 +400,12 @@ notrace bool stopwatch_cpu_online(u32 cpu)
 	return cpu < nr_cpu_ids && cpu_online(cpu);
 }
 NOKPROBE_SYMBOL(stopwatch_cpu_online);
+
+/* Address of cpu_active_mask (for the vmcore descriptor). */
+const void *stopwatch_cpu_active_mask(void)
+{
+	return cpu_active_mask;
+}
 
 /* Whether `cpu` is active (schedulable). Stopping the other CPUs in a
  * panic takes them offline but leaves them active. */

@@ -43,6 +43,7 @@ mod ffi {
         pub(super) fn stopwatch_this_cpu() -> u32;
         pub(super) fn stopwatch_num_online_cpus() -> u32;
         pub(super) fn stopwatch_cpu_online_mask() -> *const c_void;
+        pub(super) fn stopwatch_cpu_active_mask() -> *const c_void;
         pub(super) fn stopwatch_cpumask_weight(mask: *const c_void) -> u32;
         pub(super) fn stopwatch_cpumask_of(cpu: u32) -> *const c_void;
         pub(super) fn stopwatch_preempt_disable();
@@ -123,6 +124,12 @@ pub(crate) fn num_online_cpus() -> u32 {
 pub(crate) fn cpu_online_mask() -> u64 {
     // SAFETY: no preconditions.
     unsafe { ffi::stopwatch_cpu_online_mask() as u64 }
+}
+
+/// Address of `cpu_active_mask`.
+pub(crate) fn cpu_active_mask() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::stopwatch_cpu_active_mask() as u64 }
 }
 
 /// A `struct cpumask` that lives as long as the kernel: `cpumask_of()`.

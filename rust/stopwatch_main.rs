@@ -56,6 +56,9 @@ struct Stopwatch {
     /// The CPU hotplug callback, adding rings to the recorder inside
     /// `files`.
     _hotplug: hotplug::Hotplug,
+    /// The vmcore descriptor, describing the recorder inside `files`
+    /// (retracted before it is freed).
+    _vmcore: recorder::vmcore::Published,
     /// `/sys/kernel/debug/stopwatch/` and the recorder it shows.
     files: services::Files<Recorder>,
 }
@@ -116,6 +119,9 @@ impl kernel::Module for Stopwatch {
         recorder.test_fill(params.test_fill);
         let files = services::Files::new(c"stopwatch", recorder, &views::FILES)?;
         // SAFETY: the recorder is pinned inside `files`, which `Stopwatch`
+        // drops only after the returned `Published`.
+        let vmcore = unsafe { recorder::vmcore::Published::publish(&files) };
+        // SAFETY: the recorder is pinned inside `files`, which `Stopwatch`
         // drops only after the returned `Console`, and that only after the
         // probes.
         let console = unsafe { console::Console::start(&files) };
@@ -138,6 +144,7 @@ impl kernel::Module for Stopwatch {
             _probes: probes,
             _console: console,
             _hotplug: hotplug,
+            _vmcore: vmcore,
             files,
         })
     }

@@ -41,6 +41,9 @@
 #include <linux/moduleparam.h>
 
 #include "stopwatch_seam.h"
+/* The vmcore descriptor's C view: the descriptor itself is Rust's
+ * (recorder/vmcore.rs); included here for its static_assert()s. */
+#include "stopwatch_vmcore.h"
 #include "services.c"
 
 MODULE_AUTHOR("stopwatch developers");

@@ -50,6 +50,10 @@ pub(crate) fn comm_str(comm: &Comm) -> &str {
 ///
 /// `seq` is odd while one writer fills the entry, which it claimed with a
 /// compare-and-exchange; other writers skip it meanwhile.
+///
+/// `repr(C)`, at the offsets the vmcore descriptor states
+/// ([`COMM_SEQ_OFFSET`] and the others).
+#[repr(C)]
 pub(crate) struct CommSlot {
     /// Sequence word.
     seq: AtomicU32,
@@ -68,7 +72,25 @@ impl CommSlot {
             comm: [const { AtomicU64::new(0) }; 2],
         }
     }
+
+    /// A slot as a post-mortem reader found it in memory.
+    #[cfg_attr(CONFIG_RUST, expect(dead_code, reason = "the host tool reads vmcores"))]
+    pub(crate) fn from_raw(seq: u32, pid: u32, name: &Comm) -> Self {
+        let [lo, hi] = comm_to_words(name);
+        Self {
+            seq: AtomicU32::new(seq),
+            pid: AtomicU32::new(pid),
+            comm: [AtomicU64::new(lo), AtomicU64::new(hi)],
+        }
+    }
 }
+
+/// Offset of [`CommSlot`]'s sequence word (for the vmcore descriptor).
+pub(crate) const COMM_SEQ_OFFSET: usize = core::mem::offset_of!(CommSlot, seq);
+/// Offset of its pid.
+pub(crate) const COMM_PID_OFFSET: usize = core::mem::offset_of!(CommSlot, pid);
+/// Offset of its name.
+pub(crate) const COMM_NAME_OFFSET: usize = core::mem::offset_of!(CommSlot, comm);
 
 /// Task names by pid, over slots its owner allocated.
 pub(crate) struct CommCache<S> {
@@ -80,6 +102,17 @@ impl<S: Deref<Target = [CommSlot]>> CommCache<S> {
     /// A cache over `slots` (fresh, at least one); `None` if empty.
     pub(crate) fn new(slots: S) -> Option<Self> {
         (!slots.is_empty()).then_some(Self { slots })
+    }
+
+    /// Address of slot 0 and the number of slots (for the vmcore
+    /// descriptor).
+    pub(crate) fn slots_addr(&self) -> u64 {
+        self.slots.as_ptr() as u64
+    }
+
+    /// Slots.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
     }
 
     /// The slot of `pid` (always `Some`: the slots are never empty; the

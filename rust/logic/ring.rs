@@ -52,6 +52,10 @@ pub(crate) fn valid_size(records: usize) -> bool {
 ///
 /// `seq` is `2 * i + 1` while write number `i` fills `words`, and `2 * i + 2`
 /// once that write is complete. It is 0 before the first write.
+///
+/// `repr(C)`: a post-mortem reader finds `seq` and `words` at the offsets
+/// the vmcore descriptor states ([`SLOT_SEQ_OFFSET`], [`SLOT_WORDS_OFFSET`]).
+#[repr(C)]
 pub(crate) struct Slot {
     /// Sequence word, see the type invariants.
     seq: AtomicU64,
@@ -67,7 +71,21 @@ impl Slot {
             words: [const { AtomicU64::new(0) }; 4],
         }
     }
+
+    /// A slot as a post-mortem reader found it in memory.
+    #[cfg_attr(CONFIG_RUST, expect(dead_code, reason = "the host tool reads vmcores"))]
+    pub(crate) fn from_raw(seq: u64, words: [u64; 4]) -> Self {
+        Self {
+            seq: AtomicU64::new(seq),
+            words: words.map(AtomicU64::new),
+        }
+    }
 }
+
+/// Offset of [`Slot`]'s sequence word (for the vmcore descriptor).
+pub(crate) const SLOT_SEQ_OFFSET: usize = core::mem::offset_of!(Slot, seq);
+/// Offset of [`Slot`]'s record words.
+pub(crate) const SLOT_WORDS_OFFSET: usize = core::mem::offset_of!(Slot, words);
 
 /// The ring's size is not one [`valid_size`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +101,10 @@ pub(crate) struct BadSize;
 /// `slots.len()` passes [`valid_size`] (so it is a power of two); `head`
 /// counts the writes ever started; `base <= head` is where the last
 /// [`Ring::clear`] left `head`.
-#[repr(align(64))]
+///
+/// `repr(C)`: `head` and `base` are at [`RING_HEAD_OFFSET`] and
+/// [`RING_BASE_OFFSET`] whatever `S` is (the vmcore descriptor states them).
+#[repr(C, align(64))]
 pub(crate) struct Ring<S> {
     /// Write number of the next record.
     head: AtomicU64,
@@ -94,6 +115,11 @@ pub(crate) struct Ring<S> {
 }
 
 const _: () = assert!(core::mem::align_of::<Ring<&[Slot]>>() == CACHE_LINE);
+
+/// Offset of a ring's `head`.
+pub(crate) const RING_HEAD_OFFSET: usize = core::mem::offset_of!(Ring<&[Slot]>, head);
+/// Offset of a ring's `base`.
+pub(crate) const RING_BASE_OFFSET: usize = core::mem::offset_of!(Ring<&[Slot]>, base);
 
 /// Counters of a ring since its last clear.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -125,6 +151,21 @@ impl<S: Deref<Target = [Slot]>> Ring<S> {
             base: AtomicU64::new(0),
             slots,
         })
+    }
+
+    /// A ring as a post-mortem reader found it in memory: its `head`, its
+    /// `base` and its slots (of a valid size).
+    #[cfg_attr(CONFIG_RUST, expect(dead_code, reason = "the host tool reads vmcores"))]
+    pub(crate) fn from_raw(head: u64, base: u64, slots: S) -> Result<Self, BadSize> {
+        let ring = Self::new(slots)?;
+        ring.head.store(head, Relaxed);
+        ring.base.store(base, Relaxed);
+        Ok(ring)
+    }
+
+    /// Address of slot 0 (for the vmcore descriptor).
+    pub(crate) fn slots_addr(&self) -> u64 {
+        self.slots.as_ptr() as u64
     }
 
     /// Slot of write number `n`.

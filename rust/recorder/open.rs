@@ -12,7 +12,7 @@
 
 use crate::{
     hot::{Acquire, AtomicU32, AtomicU64, Relaxed, Release},
-    logic::{diagnosis::Instance, layout::Expected},
+    logic::{diagnosis::Instance, layout::Expected, vmcore::Descriptor},
 };
 
 /// Slots (concurrent `stop_machine()` callers tracked).
@@ -59,6 +59,16 @@ struct Slot {
 pub(crate) struct OpenStops([Slot; OPEN_STOPS]);
 
 impl OpenStops {
+    /// Writes where the table is into the vmcore descriptor.
+    pub(crate) fn describe(&self, d: &Descriptor) {
+        d.open.store(self.0.as_ptr() as u64, Relaxed);
+        d.open_count.store(OPEN_STOPS as u32, Relaxed);
+        d.open_stride
+            .store(core::mem::size_of::<Slot>() as u32, Relaxed);
+        d.open_id_off
+            .store(core::mem::offset_of!(Slot, id) as u32, Relaxed);
+    }
+
     /// An empty table.
     pub(crate) const fn new() -> Self {
         Self(

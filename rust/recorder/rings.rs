@@ -25,6 +25,7 @@ use crate::{
     logic::{
         merge::Rings,
         ring::{Ring, Slot},
+        vmcore::{address_of, Descriptor, RingEntry},
     },
 };
 use kernel::prelude::*;
@@ -42,6 +43,9 @@ pub(crate) type CpuRing = Ring<KVVec<Slot>>;
 pub(crate) struct RingSet {
     /// Indexed by CPU id.
     rings: KVec<AtomicPtr<CpuRing>>,
+    /// The same rings for a post-mortem reader (the vmcore descriptor's
+    /// ring table): where each one's header and slots are.
+    table: KVec<RingEntry>,
     /// Slots of each ring.
     records: usize,
     /// Rings that could not be allocated (the CPU records nothing).
@@ -61,12 +65,15 @@ impl RingSet {
         wanted: impl Fn(usize) -> bool,
     ) -> Result<KBox<Self>> {
         let mut rings = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
+        let mut table = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
         for _ in 0..nr_cpus {
             rings.push(AtomicPtr::new(core::ptr::null_mut()), GFP_KERNEL)?;
+            table.push(RingEntry::new(), GFP_KERNEL)?;
         }
         let set = KBox::new(
             Self {
                 rings,
+                table,
                 records,
                 failed: AtomicU64::new(0),
                 generation,
@@ -93,9 +100,20 @@ impl RingSet {
             slots.push(Slot::new(), GFP_KERNEL)?;
         }
         let ring = KBox::new(Ring::new(slots).map_err(|_| EINVAL)?, GFP_KERNEL)?;
+        if let Some(t) = self.table.get(cpu) {
+            t.slots.store(ring.slots_addr(), Relaxed);
+            t.ring.store(address_of::<CpuRing>(&ring), Release);
+        }
         // Release: whoever loads the pointer sees the ring initialised.
         entry.store(KBox::into_raw(ring), Release);
         Ok(())
+    }
+
+    /// Writes where the set's rings are into the vmcore descriptor.
+    pub(super) fn describe(&self, d: &Descriptor) {
+        d.ring_records.store(self.records as u32, Relaxed);
+        d.generation.store(self.generation, Relaxed);
+        d.ring_table.store(self.table.as_ptr() as u64, Release);
     }
 
     /// The ring of `cpu`, if it has one.
@@ -132,6 +150,9 @@ impl Rings for RingSet {
 
 impl Drop for RingSet {
     fn drop(&mut self) {
+        for t in self.table.iter() {
+            t.ring.store(0, Relaxed);
+        }
         for entry in self.rings.iter() {
             let ring = entry.swap(core::ptr::null_mut(), Relaxed);
             if !ring.is_null() {
