@@ -35,6 +35,7 @@ use src::{host_alloc::Host, logic};
 
 extern crate alloc;
 
+mod drgn;
 mod model;
 mod svg;
 mod trace;
@@ -159,8 +160,14 @@ impl Names for Dump {
 
 /// What the command line asks for.
 struct Args {
-    /// The dump to read.
-    dump: String,
+    /// The dump to read (or, with `vmcore`, where to write the one read).
+    dump: Option<String>,
+    /// A vmcore (or /proc/kcore) to read the dump from.
+    vmcore: Option<String>,
+    /// Files with symbols for it (vmlinux, .ko).
+    debug: Vec<String>,
+    /// A copy of /proc/kallsyms of the crashed boot.
+    kallsyms: Option<String>,
     /// Where the trace goes.
     trace: Option<String>,
     /// Where the image goes.
@@ -174,9 +181,22 @@ struct Args {
 const USAGE: &str = "\
 Usage: stopwatch-timeline DUMP [--trace FILE.json] [--svg FILE.svg] [--stop N]
                           [--dmesg FILE]
+       stopwatch-timeline --vmcore CORE [-s FILE]... [--kallsyms FILE]
+                          [--write-dump DUMP] [the options above]
 
 Reads a stopwatch dump (a copy of /sys/kernel/debug/stopwatch/dump) and
 runs stopwatch's own analysis on it (the same source the module builds).
+  --vmcore CORE  read the dump from a crashed kernel's memory instead: a
+                kdump vmcore, a QEMU dump-guest-memory core, or
+                /proc/kcore, through drgn (tools/vmcore/memory.py;
+                STOPWATCH_DRGN_PYTHON: a python with drgn, scripts/vmcore
+                sets one up); stopwatch.ko must have been loaded
+  -s FILE       vmlinux or a module with symbols (repeatable), for names
+  --kallsyms FILE  names from a copy of /proc/kallsyms of that boot
+                (without -s or --kallsyms: the kernel's own kallsyms,
+                through VMCOREINFO; module addresses stay numbers)
+  --write-dump DUMP  write the dump read from CORE (nothing is written
+                if it cannot be read)
   --trace FILE  write a Chrome Trace Event file (open it in
                 ui.perfetto.dev or chrome://tracing): a track per CPU
                 with its stopper states, touches, watchdog checks,
@@ -196,6 +216,7 @@ it wrote.";
 fn args() -> Result<Option<Args>, String> {
     let mut it = std::env::args().skip(1);
     let (mut dump, mut trace, mut svg, mut stop, mut dmesg) = (None, None, None, None, None);
+    let (mut vmcore, mut debug, mut kallsyms, mut write_dump) = (None, Vec::new(), None, None);
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match a.as_str() {
@@ -203,6 +224,10 @@ fn args() -> Result<Option<Args>, String> {
             "--trace" => trace = Some(value("--trace")?),
             "--svg" => svg = Some(value("--svg")?),
             "--dmesg" => dmesg = Some(value("--dmesg")?),
+            "--vmcore" => vmcore = Some(value("--vmcore")?),
+            "-s" => debug.push(value("-s")?),
+            "--kallsyms" => kallsyms = Some(value("--kallsyms")?),
+            "--write-dump" => write_dump = Some(value("--write-dump")?),
             "--stop" => {
                 let v = value("--stop")?;
                 stop = Some(
@@ -215,9 +240,21 @@ fn args() -> Result<Option<Args>, String> {
             _ => return Err(format!("one dump only, got '{a}' too")),
         }
     }
-    let dump = dump.ok_or("no dump given (see --help)")?;
+    if vmcore.is_some() {
+        if dump.is_some() {
+            return Err("a dump or --vmcore, not both (see --help)".to_string());
+        }
+        dump = write_dump;
+    } else if write_dump.is_some() || !debug.is_empty() || kallsyms.is_some() {
+        return Err("--write-dump, -s and --kallsyms go with --vmcore (see --help)".to_string());
+    } else if dump.is_none() {
+        return Err("no dump given (see --help)".to_string());
+    }
     Ok(Some(Args {
         dump,
+        vmcore,
+        debug,
+        kallsyms,
         trace,
         svg,
         stop,
@@ -246,10 +283,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// The dump in a crashed kernel's memory, written to `out` if given.
+fn from_vmcore(args: &Args, core: &str, out: Option<&str>) -> Result<String, String> {
+    let mut mem = drgn::Drgn::open(core, &args.debug, args.kallsyms.as_deref())
+        .map_err(|e| format!("{core}: {e}"))?;
+    let (text, counts) =
+        logic::vmcore::read::read_dump(&mut mem).map_err(|e| format!("{core}: {e}"))?;
+    eprintln!(
+        "vmcore: {core} (Linux {}): descriptor at 0x{:x}, {} CPUs with rings, {} records held, {} read, {} torn{}",
+        mem.release,
+        counts.descriptor,
+        counts.rings,
+        counts.held,
+        counts.records,
+        counts.torn,
+        match counts.panic_cpu {
+            Some(cpu) => format!(", panic on CPU {cpu}"),
+            None => ", no panic stamped".to_string(),
+        }
+    );
+    if let Some(path) = out {
+        fs::write(path, &text).map_err(|e| format!("{path}: {e}"))?;
+        eprintln!("dump: {path}");
+    }
+    Ok(text)
+}
+
 /// Reads, analyses, writes.
 fn run(args: &Args) -> Result<(), String> {
-    let text = fs::read_to_string(&args.dump).map_err(|e| format!("{}: {e}", args.dump))?;
-    let dump = Dump::parse(&text).map_err(|e| format!("{}: {e}", args.dump))?;
+    let (text, name) = match (&args.vmcore, &args.dump) {
+        (Some(core), out) => (from_vmcore(args, core, out.as_deref())?, core.clone()),
+        (None, Some(path)) => (
+            fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
+            path.clone(),
+        ),
+        (None, None) => unreachable!("args() requires one"),
+    };
+    let dump = Dump::parse(&text).map_err(|e| format!("{name}: {e}"))?;
     let dmesg = match &args.dmesg {
         Some(path) => Some(fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?),
         None => None,
