@@ -39,8 +39,20 @@ hog)
 	for p in /proc/[0-9]*; do
 		[ "$(cat "$p/comm" 2>/dev/null)" = stopwatch_storm ] && taskset -pc "$free" "${p#/proc/}" >/dev/null
 	done
-	insmod /stopwatch/stopwatch_hog.ko cpu="$HOG_CPU" seconds="$HOG_SECONDS" touch_ms="$TOUCH_MS" ||
+	# For a vmcore's reader (scripts/reproduce --vmcore): the modules'
+	# symbols, which drgn cannot find in a kernel without debug info,
+	# printed before the hog starts (once it runs, the storm's next call
+	# stops userspace until the panic).
+	start=1
+	[ "${KALLSYMS:-0}" = 0 ] || start=0
+	insmod /stopwatch/stopwatch_hog.ko cpu="$HOG_CPU" seconds="$HOG_SECONDS" touch_ms="$TOUCH_MS" start=$start ||
 		{ echo "=== error insmod hog"; exit 3; }
+	if [ "$start" = 0 ]; then
+		echo "=== kallsyms"
+		grep '\[stopwatch' /proc/kallsyms
+		echo "=== incident"
+		echo 1 >/sys/kernel/debug/stopwatch_hog/run
+	fi
 	i=0
 	# Nothing in userspace runs while the incident lasts (every CPU is in
 	# a stopper or the hog): poll for the hog's end, then read.

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Host test: stopwatch's history after the crash, from the vmcore. A
+# `scripts/reproduce --panic --vmcore` run keeps the guest's memory at the
+# panic; the host reads every ring from it (scripts/vmcore: drgn for the
+# memory, stopwatch's own reader and analysis for the rest) and its
+# `stops` line for the call in flight says what the panic dump said: the
+# same instance, caller, fn, culprit CPU and task; the vmcore holds every
+# record the rings held (the panic dump counts them); the dump it wrote
+# reads back to the same lines. A vmcore of a kernel without stopwatch,
+# and a file that is no vmcore: a clear error, nothing written.
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+SW_HOST=1 . "$root/scripts/guest/lib.sh"
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+out=$dir/out
+hog=2
+set +e
+"$root/scripts/reproduce" --panic --cpus 4 --hog-cpu $hog --vmcore "$dir/run" >"$out" 2>&1
+rc=$?
+set -e
+grep -v '^\[' "$out" | tail -n 30
+value() { sed -n "s/^summary .*\\b$1=\\([^ ]*\\).*/\\1/p" "$out" | head -n1; }
+check "reproduce --panic --vmcore exits 0" test "$rc" = 0
+check "the guest panicked and its memory was kept" sh -c "test '$(value panicked)' = 1 && test -s '$dir/run/vmcore'"
+check "stopwatch's rings were read from the vmcore" test "$(value vmcore_read)" = 1
+for f in dump.txt stops.txt trace.json timeline.svg; do
+	check "the vmcore gave $f" test -s "$dir/run/$f"
+done
+
+# The panic dump's lines (console) and the vmcore's `stops` line of the
+# same instance: the one in flight.
+console=$dir/run/console.txt
+warn=$(grep -E 'stopwatch: stop_machine #[0-9]+ has waited .* not_arrived=' "$console" | tail -n1 || true)
+stop=$(echo "$warn" | sed -n 's/.*stop_machine #\([0-9]*\) has waited \([0-9.]*\) ms.*/\1/p')
+waited=$(echo "$warn" | sed -n 's/.*has waited \([0-9.]*\) ms.*/\1/p')
+called=$(grep -E "stopwatch: #$stop called by " "$console" | tail -n1 || true)
+caller=$(echo "$called" | sed -n 's/.* called by \([^ ]*\) at .*/\1/p')
+fn=$(echo "$called" | sed -n 's/.* fn=\(.*\) began_ms_ago=.*/\1/p')
+task=$(grep -E "stopwatch: #$stop CPU $hog has not arrived: task=" "$console" | tail -n1 | sed -n 's/.*task=\([^ ]*\).*/\1/p')
+line=$(grep "^stop=$stop " "$dir/run/stops.txt" || true)
+field() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n1; }
+echo "panic dump: stop=$stop waited=$waited caller=$caller fn=$fn task=$task"
+echo "vmcore:     $line"
+check "the vmcore has the instance in flight at the panic (#$stop), still running" test "$(field end)" = running
+check "... called by the same task ($caller)" test "$(field caller)" = "$caller"
+check "... of the same fn ($fn)" sh -c "echo '$line' | grep -qF 'fn=$fn '"
+check "... its culprit is CPU $hog, not arrived" sh -c "test '$(field culprit)' = $hog && test '$(field culprit_why)' = not_arrived"
+check "... and the hog, by the same task as the panic dump names ($task)" test "$(field culprit_task)" = "$task"
+# The waits are measured to two moments the crash puts a few ms apart.
+check "... its longest PREPARE wait is the panic dump's (within 50 ms)" \
+	awk -v a="$(field longest_prepare_ms)" -v b="$waited" 'BEGIN { d = a - b; exit !(a != "" && d < 50 && d > -50) }'
+held=$(sed -n 's/.*stopwatch: rings hold \([0-9]*\) records.*/\1/p' "$console" | tail -n1)
+read_line=$(grep '^vmcore: ' "$out" || true)
+echo "$read_line"
+check "every record the rings held ($held, the panic dump says) is in the vmcore, none torn" \
+	sh -c "echo '$read_line' | grep -q ' $held records held, $held read, 0 torn'"
+check "the dump written from the vmcore reads back to the same stops lines" \
+	sh -c "'$root/target/release/stopwatch-timeline' '$dir/run/dump.txt' 2>/dev/null | cmp -s - '$dir/run/stops.txt'"
+rm -f "$dir/run/vmcore"
+
+# A vmcore of a kernel without stopwatch: refused, nothing written.
+set +e
+"$root/scripts/vm-run" --quiet --no-build --cpus 2 --timeout 120 --vmcore "$dir/plain.core" -- 'echo c >/proc/sysrq-trigger' >/dev/null 2>&1
+"$root/scripts/vmcore" "$dir/plain.core" --write-dump "$dir/plain.dump" >"$dir/plain.out" 2>&1
+rc=$?
+set -e
+cat "$dir/plain.out"
+check "a vmcore without stopwatch: exit non-zero, says there is no descriptor, writes nothing" \
+	sh -c "test $rc != 0 && grep -q 'no stopwatch descriptor' '$dir/plain.out' && test ! -e '$dir/plain.dump'"
+rm -f "$dir/plain.core"
+head -c 1048576 /dev/urandom >"$dir/noise.core"
+set +e
+"$root/scripts/vmcore" "$dir/noise.core" --write-dump "$dir/noise.dump" >"$dir/noise.out" 2>&1
+rc=$?
+set -e
+cat "$dir/noise.out"
+check "a file that is no core: exit non-zero, an error naming it, nothing written" \
+	sh -c "test $rc != 0 && grep -q 'noise.core' '$dir/noise.out' && test ! -e '$dir/noise.dump'"
+exit "$SW_FAILED"
