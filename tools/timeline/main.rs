@@ -162,7 +162,7 @@ impl Names for Dump {
 struct Args {
     /// The dump to read (or, with `vmcore`, where to write the one read).
     dump: Option<String>,
-    /// A vmcore (or /proc/kcore) to read the dump from.
+    /// A vmcore to read the dump from.
     vmcore: Option<String>,
     /// Files with symbols for it (vmlinux, .ko).
     debug: Vec<String>,
@@ -187,8 +187,8 @@ Usage: stopwatch-timeline DUMP [--trace FILE.json] [--svg FILE.svg] [--stop N]
 Reads a stopwatch dump (a copy of /sys/kernel/debug/stopwatch/dump) and
 runs stopwatch's own analysis on it (the same source the module builds).
   --vmcore CORE  read the dump from a crashed kernel's memory instead: a
-                kdump vmcore, a QEMU dump-guest-memory core, or
-                /proc/kcore, through drgn (tools/vmcore/memory.py;
+                kdump vmcore or a QEMU dump-guest-memory core, through
+                drgn (tools/vmcore/memory.py;
                 STOPWATCH_DRGN_PYTHON: a python with drgn, scripts/vmcore
                 sets one up); stopwatch.ko must have been loaded
   -s FILE       vmlinux or a module with symbols (repeatable), for names

@@ -3,7 +3,7 @@
 """A dead (or live) kernel's memory, served to stopwatch-timeline --vmcore.
 
 drgn does what only it can: open a kdump vmcore, a QEMU dump-guest-memory
-core or /proc/kcore, walk the kernel's page tables, search physical memory
+core (or /proc/kcore, untested), walk the kernel's page tables, search physical memory
 and name addresses. Everything stopwatch reads there, and everything it
 makes of it, is in Rust (rust/logic/vmcore/read.rs); this program only
 answers requests, one per line on stdin, one line each on stdout:

@@ -11,7 +11,7 @@
 //! Host only (the kernel writes descriptors, `stopwatch-timeline` reads
 //! them). Memory comes through [`Memory`]: in the tool, drgn in a child process
 //! (`tools/vmcore/memory.py`, which reads kdump vmcores, QEMU's
-//! `dump-guest-memory` cores and /proc/kcore); in the tests, a map of
+//! `dump-guest-memory` cores); in the tests, a map of
 //! synthetic memory. Nothing here knows where the bytes came from.
 
 use crate::logic::{
