@@ -22,7 +22,15 @@ fi
 sleep 2
 storm_calls() { sed -n 's/^calls=\([0-9]*\) .*/\1/p' /sys/kernel/debug/stopwatch_storm/stats 2>/dev/null || echo 0; }
 case "$WORKLOAD" in
-oom) sh /stopwatch/global-oom.sh "$PROCS" ;;
+oom)
+	# For a vmcore's reader (scripts/reproduce --vmcore), as for the hog.
+	if [ "${KALLSYMS:-0}" = 1 ]; then
+		echo "=== kallsyms"
+		grep '\[stopwatch' /proc/kallsyms
+		echo "=== incident"
+	fi
+	sh /stopwatch/global-oom.sh "$PROCS"
+	;;
 memcg) sh /stopwatch/memcg-oom.sh "$OOM_SECONDS" ;;
 hog)
 	# The storm's thread runs on the CPUs the hog leaves free. It sleeps on
