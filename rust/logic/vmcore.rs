@@ -41,13 +41,22 @@ pub(crate) const MAGIC: [u8; 16] = *b"stopwatch-vmcore";
 pub(crate) const VERSION: u32 = 1;
 
 /// Bytes of the descriptor.
+#[cfg_attr(
+    CONFIG_RUST,
+    allow(
+        dead_code,
+        reason = "the module uses it only in the layout assertions, which Debian's rustc 1.85 does not count as a use (1.95 does)"
+    )
+)]
 pub(crate) const BYTES: usize = 216;
 
 /// Bytes of one entry of the ring table ([`RingEntry`]).
+#[cfg_attr(CONFIG_RUST, allow(dead_code, reason = "as BYTES"))]
 pub(crate) const RING_ENTRY_BYTES: usize = 16;
 
 /// Field offsets of [`Descriptor`] (pinned by the assertions below and in
 /// `stopwatch_vmcore.h`).
+#[cfg_attr(CONFIG_RUST, allow(dead_code, reason = "as BYTES"))]
 pub(crate) mod off {
     pub(crate) const MAGIC: usize = 0;
     pub(crate) const SELF_ADDR: usize = 16;

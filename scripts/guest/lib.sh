@@ -65,6 +65,34 @@ hog_wait_runs() {
 	sleep 1
 }
 
+# storm_on CPUS: the storm's thread (there must be one) allowed on CPUS
+# only, a `taskset -c` list, then one of its periods (at most 1 s) for a
+# sleep still timed elsewhere to end. The thread sleeps on a timer of the
+# CPU it last ran on; on PREEMPT_RT (Debian's rt-amd64) timers expire in
+# that CPU's ktimers thread, which a hog there keeps from running: no call
+# would come while the hog runs. (It wakes on the CPU that completed the
+# last call, often the one a hog held up.) scripts/guest/reproduce.sh
+# keeps it off the hogged CPUs the same way.
+storm_on() {
+	sw_n=0
+	for sw_p in /proc/[0-9]*; do
+		[ "$(cat "$sw_p/comm" 2>/dev/null)" = stopwatch_storm ] || continue
+		taskset -pc "$1" "${sw_p#/proc/}" >/dev/null || return 1
+		sw_n=$((sw_n + 1))
+	done
+	sleep 1
+	[ "$sw_n" = 1 ]
+}
+
+# storm_off CPU: the storm's thread on every CPU but CPU (see storm_on).
+storm_off() {
+	sw_on=
+	for sw_c in $(seq 0 $(($(nproc) - 1))); do
+		[ "$sw_c" = "$1" ] || sw_on=${sw_on:+$sw_on,}$sw_c
+	done
+	storm_on "$sw_on"
+}
+
 # hog_holds_storm CPU: a storm call held up 2 s by the hog on CPU (loaded
 # idle, touching every 100 ms), with the storm calling every 50 ms,
 # warn_percent 10 (a 2 s wait is a culprit's from 1 s on, with the lockup
@@ -77,7 +105,7 @@ hog_holds_storm() {
 	check "console off" sh -c "echo 0 > $SW_DEBUGFS/console"
 	check "hog loads idle" insmod /stopwatch/stopwatch_hog.ko start=0 cpu="$1" seconds=2 touch_ms=100
 	check "storm loads (period 50 ms)" insmod /stopwatch/stopwatch_storm.ko period_ms=50
-	sleep 1
+	check "the storm's thread kept off CPU $1" storm_off "$1"
 	echo 1 >/sys/kernel/debug/stopwatch_hog/run
 	sw_i=0
 	while [ $sw_i -lt 100 ] && ! grep -q '^runs=1 running=0 ' /sys/kernel/debug/stopwatch_hog/stats; do

@@ -47,6 +47,7 @@ check "console off through the file" sh -c "echo 0 > $D/console"
 check "stats shows console=0" grep -q ' console=0 ' "$D/stats"
 check "hog loads idle (CPU 2, 4 s)" insmod /stopwatch/stopwatch_hog.ko start=0 cpu=2 seconds=4 touch_ms=100
 check "storm loads (period 200 ms)" insmod /stopwatch/stopwatch_storm.ko period_ms=200
+check "the storm's thread kept off CPU 2" storm_off 2
 # stall: one hog run, then time for the kernel's reports and the notes.
 stall() {
 	echo 1 >$H/run
@@ -83,13 +84,7 @@ check "hog loads idle with interrupts off (CPU 2, 3 s)" \
 # storm's thread on CPU 0. (That thread also sleeps on a timer of the CPU
 # it last ran on, which would not fire on CPU 2.)
 check "this shell pinned to CPU 3" sh -c "taskset -p 8 $$ >/dev/null"
-check "storm's thread pinned to CPU 0" sh -c '
-	for p in /proc/[0-9]*; do
-		[ "$(cat $p/comm 2>/dev/null)" = stopwatch_storm ] && taskset -p 1 ${p#/proc/} >/dev/null && exit 0
-	done
-	exit 1'
-# Its sleep in progress may still end on a timer of CPU 2: let it pass.
-sleep 1
+check "storm's thread pinned to CPU 0" storm_on 0
 stall 1
 # (The task named is the one the watchdog's timer last saw on CPU 2: with
 # its interrupts off that sample is stale, and check_age_ms says how.)
