@@ -16,6 +16,7 @@
 pub(crate) mod analysis;
 pub(crate) mod comm;
 pub(crate) mod control;
+pub(crate) mod demangle;
 pub(crate) mod diagnosis;
 pub(crate) mod dump;
 pub(crate) mod layout;

@@ -382,13 +382,13 @@ pub(crate) fn hotplug_stop() {
     unsafe { ffi::stopwatch_hotplug_stop() }
 }
 
-/// Symbol buffer big enough for `%pS` output (`KSYM_SYMBOL_LEN` is 512;
-/// longer names are cut).
+/// Symbol buffer for `%pS` output: `KSYM_SYMBOL_LEN` (a Rust name with
+/// generics runs to 450 bytes; a cut one would not demangle).
 pub(crate) struct Symbol {
     /// Bytes written.
     len: usize,
     /// The text.
-    buf: [u8; 128],
+    buf: [u8; 512],
 }
 
 impl Symbol {
@@ -396,7 +396,7 @@ impl Symbol {
     pub(crate) fn of(addr: u64) -> Self {
         let mut sym = Self {
             len: 0,
-            buf: [0; 128],
+            buf: [0; 512],
         };
         // SAFETY: `buf` is writable for its whole length; scnprintf writes
         // at most `len - 1` bytes plus a NUL and returns the count.

@@ -13,6 +13,7 @@ use crate::{
         analysis::StopLog,
         comm::Comm,
         control,
+        demangle::Demangled,
         diagnosis::{CpuLine, WaitSummary},
         dump::{self, DumpLine},
         record::{Record, FORMAT_VERSION},
@@ -23,7 +24,7 @@ use crate::{
     seam,
     services::{self, FileSpec, Stream, StreamFns},
 };
-use core::fmt::{self, Formatter};
+use core::fmt::{self, Display, Formatter};
 use kernel::prelude::*;
 
 /// Every file, in the order `ls` shows them.
@@ -159,7 +160,7 @@ pub(crate) struct KernelNames<'a>(pub(crate) &'a Recorder);
 
 impl Names for KernelNames<'_> {
     fn symbol(&self, f: &mut Formatter<'_>, addr: u64) -> fmt::Result {
-        f.write_str(seam::Symbol::of(addr).as_str())
+        Demangled(seam::Symbol::of(addr).as_str()).fmt(f)
     }
 
     fn comm(&self, pid: u32) -> Option<Comm> {

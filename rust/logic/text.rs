@@ -95,20 +95,40 @@ impl<N: Names> Display for Sym<'_, N> {
     }
 }
 
-/// An address through [`Names::symbol`], with spaces dropped so that it
-/// stays one field (`sym+0x1/0x2[module]`).
+/// An address through [`Names::symbol`], without spaces so that it stays
+/// one field: the module's dropped (`sym+0x1/0x2[module]`), a demangled
+/// name's made `_` (`<hog::Hog_as_kernel::Module>::init+0x4/0x90[hog]`).
 pub(super) struct CompactSym<'a, N: Names>(pub(super) &'a N, pub(super) u64);
 
 impl<N: Names> Display for CompactSym<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        /// Passes text through without its spaces.
-        struct NoSpaces<'a, 'b>(&'a mut Formatter<'b>);
+        /// Passes text through without its spaces: one before `[` is
+        /// dropped, any other becomes `_`.
+        struct NoSpaces<'a, 'b> {
+            f: &'a mut Formatter<'b>,
+            space: bool,
+        }
         impl fmt::Write for NoSpaces<'_, '_> {
             fn write_str(&mut self, s: &str) -> fmt::Result {
-                s.split(' ').try_for_each(|part| self.0.write_str(part))
+                for part in s.split_inclusive(' ') {
+                    let (text, ends_in_space) = match part.strip_suffix(' ') {
+                        Some(text) => (text, true),
+                        None => (part, false),
+                    };
+                    if self.space && !text.is_empty() {
+                        if !text.starts_with('[') {
+                            self.f.write_char('_')?;
+                        }
+                        self.space = false;
+                    }
+                    self.f.write_str(text)?;
+                    self.space |= ends_in_space;
+                }
+                Ok(())
             }
         }
-        fmt::Write::write_fmt(&mut NoSpaces(f), format_args!("{}", Sym(self.0, self.1)))
+        let mut out = NoSpaces { f, space: false };
+        fmt::Write::write_fmt(&mut out, format_args!("{}", Sym(self.0, self.1)))
     }
 }
 
@@ -195,6 +215,39 @@ mod tests {
                 pick: |c| set.contains(&c)
             }
         )
+    }
+
+    /// Names with spaces, for [`CompactSym`].
+    struct Spaced;
+
+    impl Names for Spaced {
+        fn symbol(&self, f: &mut Formatter<'_>, addr: u64) -> fmt::Result {
+            match addr {
+                1 => f.write_str("<hog::Hog as kernel::Module>::init+0x4/0x90 [hog]"),
+                // In pieces, a space at the end of one.
+                2 => {
+                    f.write_str("<&mut ")?;
+                    f.write_str("u8 as Tr>::f ")?;
+                    f.write_str("[m]")
+                }
+                _ => f.write_str("plain+0x1/0x2"),
+            }
+        }
+
+        fn comm(&self, _: u32) -> Option<Comm> {
+            None
+        }
+    }
+
+    #[test]
+    fn compact_symbols_are_one_field_and_keep_their_words_apart() {
+        let compact = |addr| format!("{}", CompactSym(&Spaced, addr));
+        assert_eq!(
+            compact(1),
+            "<hog::Hog_as_kernel::Module>::init+0x4/0x90[hog]"
+        );
+        assert_eq!(compact(2), "<&mut_u8_as_Tr>::f[m]");
+        assert_eq!(compact(3), "plain+0x1/0x2");
     }
 
     #[test]

@@ -18,7 +18,12 @@
 //!
 //! What both draw is built once, in `model.rs`.
 
-use std::{collections::HashMap, fmt, fs, process::ExitCode};
+use std::{
+    collections::HashMap,
+    fmt::{self, Display},
+    fs,
+    process::ExitCode,
+};
 
 // The tool uses part of the logic: the dump, the analysis, the text.
 #[allow(
@@ -144,7 +149,9 @@ impl fmt::Display for Why {
 impl Names for Dump {
     fn symbol(&self, f: &mut fmt::Formatter<'_>, addr: u64) -> fmt::Result {
         match self.symbols.get(&addr) {
-            Some(s) => f.write_str(s),
+            // Names as the kernel gave them, in a dump of before they were
+            // demangled there, or from a vmcore's kallsyms.
+            Some(s) => logic::demangle::Demangled(s).fmt(f),
             None => write!(f, "0x{addr:x}"),
         }
     }

@@ -17,6 +17,7 @@
 use crate::logic::{
     self,
     comm::{Comm, CommCache, CommSlot, COMM_LEN},
+    demangle::Demangled,
     dump::{self, Clocks, DumpLine, HeaderLine},
     live::CpuLive,
     merge::{Merge, Rings},
@@ -33,7 +34,7 @@ use alloc::{
     vec::Vec,
 };
 use core::{
-    fmt::{self, Write as _},
+    fmt::{self, Display, Write as _},
     sync::atomic::Ordering::Relaxed,
 };
 
@@ -89,7 +90,7 @@ struct DeadNames {
 impl Names for DeadNames {
     fn symbol(&self, f: &mut fmt::Formatter<'_>, addr: u64) -> fmt::Result {
         match self.symbols.get(&addr) {
-            Some(s) => f.write_str(s),
+            Some(s) => Demangled(s).fmt(f),
             None => write!(f, "0x{addr:x}"),
         }
     }
