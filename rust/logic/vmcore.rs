@@ -26,7 +26,10 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64};
 
-// Reading descriptors back is the host tool's (the kernel writes them).
+// Reading descriptors back is the host tool's (the kernel writes them), as
+// is reading the kernel's own stop_machine() state.
+#[cfg(not(CONFIG_RUST))]
+pub(crate) mod kernel;
 #[cfg(not(CONFIG_RUST))]
 pub(crate) mod read;
 #[cfg(not(CONFIG_RUST))]

@@ -6,8 +6,12 @@
 # `stops` line for the call in flight says what the panic dump said: the
 # same instance, caller, fn, culprit CPU and task; the vmcore holds every
 # record the rings held (the panic dump counts them); the dump it wrote
-# reads back to the same lines. A vmcore of a kernel without stopwatch,
-# and a file that is no vmcore: a clear error, nothing written.
+# reads back to the same lines. On 6.12, the same for the real incident,
+# the global OOM. On Debian's kernel, whose -dbg package has the types,
+# the kernel's own structures name the same CPU and task, in that vmcore
+# and in one of the same scene without stopwatch. A vmcore of a kernel
+# without stopwatch, and a file that is no vmcore: a clear error, nothing
+# written.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SW_HOST=1 . "$root/scripts/guest/lib.sh"
@@ -52,13 +56,65 @@ check "... and the hog, by the same task as the panic dump names ($task)" test "
 check "... its longest PREPARE wait is the panic dump's (within 50 ms)" \
 	awk -v a="$(field longest_prepare_ms)" -v b="$waited" 'BEGIN { d = a - b; exit !(a != "" && d < 50 && d > -50) }'
 held=$(sed -n 's/.*stopwatch: rings hold \([0-9]*\) records.*/\1/p' "$console" | tail -n1)
-read_line=$(grep '^vmcore: ' "$out" || true)
+read_line=$(grep '^vmcore: .* records held' "$out" || true)
 echo "$read_line"
 check "every record the rings held ($held, the panic dump says) is in the vmcore, none torn" \
 	sh -c "echo '$read_line' | grep -q ' $held records held, $held read, 0 torn'"
 check "the dump written from the vmcore reads back to the same stops lines" \
 	sh -c "'$root/target/release/stopwatch-timeline' '$dir/run/dump.txt' 2>/dev/null | cmp -s - '$dir/run/stops.txt'"
+
+# The kernel's own account, from its own structures, where its types are
+# to be had (a distribution kernel's -dbg package): on the same vmcore it
+# names the CPU and the task stopwatch names; without the types, a clear
+# error; and on a vmcore of the same scene without stopwatch, the same.
+case "${STOPWATCH_KERNEL:-7.3}" in
+debian-*)
+	echo "kernel: $(cat "$dir/run/kernel.txt" 2>/dev/null | tr '\n' '|')"
+	check "the kernel's own structures in the same vmcore name CPU $hog as not arrived, running $task" \
+		sh -c "test '$(value vmcore_kernel_names_culprit)' = 1 && grep -q '^kernel_stop .* not_arrived=$hog\$' '$dir/run/kernel.txt' && grep -qF 'CPU $hog has not arrived: its stopper'\''s work is queued, not started; it runs $task' '$dir/run/kernel.txt'"
+	check "... and the stop_machine() in flight is the panic dump's (fn $fn, PREPARE)" \
+		sh -c "grep -F ' fn=$(echo "$fn" | tr -d ' ') ' '$dir/run/kernel.txt' | grep -q ' state=PREPARE '"
+	set +e
+	"$root/scripts/vmcore" "$dir/run/vmcore" --kernel-only >"$dir/notypes.out" 2>&1
+	rc=$?
+	set -e
+	cat "$dir/notypes.out"
+	check "--kernel-only without the kernel's types: exit non-zero, says to give -s vmlinux with DWARF" \
+		sh -c "test $rc != 0 && grep -q 'need its debug info (-s vmlinux with DWARF' '$dir/notypes.out'"
+	rm -f "$dir/run/vmcore"
+	set +e
+	"$root/scripts/reproduce" --panic --no-stopwatch --cpus 4 --hog-cpu $hog --vmcore "$dir/bare" >"$out" 2>&1
+	rc=$?
+	set -e
+	grep -v '^\[' "$out" | tail -n 12
+	check "without stopwatch loaded: reproduce --panic --no-stopwatch --vmcore exits 0" test "$rc" = 0
+	check "... the kernel's structures name CPU $hog as not arrived, the rest arrived, the hog running" \
+		sh -c "grep -q '^kernel_stop .* arrived=0-1,3 not_arrived=$hog\$' '$dir/bare/kernel.txt' && grep -q 'CPU $hog has not arrived: .* it runs stopwatch_hog/$hog/' '$dir/bare/kernel.txt'"
+	check "... and no stopwatch was in that memory" sh -c "! test -e '$dir/bare/stops.txt'"
+	rm -f "$dir/bare/vmcore"
+	;;
+*)
+	skip "the kernel's own stop_machine() state in the vmcore" "its types come from a distribution's -dbg package: run on debian-7.3"
+	;;
+esac
 rm -f "$dir/run/vmcore"
+
+# The real incident (6.12's global OOM, a 2 GiB guest) with --panic: the
+# vmcore's stops line names the CPU and task the panic dump names as not
+# arrived (the OOM report's), and holds every record.
+if [ "${STOPWATCH_KERNEL:-7.3}" = 6.12 ]; then
+	set +e
+	"$root/scripts/reproduce" --panic --workload oom --vmcore "$dir/oom" >"$out" 2>&1
+	rc=$?
+	set -e
+	grep '^summary\|^vmcore: ' "$out"
+	check "the OOM with --panic --vmcore: reproduce exits 0" test "$rc" = 0
+	check "... the vmcore's stops line names the panic dump's culprit CPU and task" test "$(value vmcore_names_hog)" = 1
+	held=$(sed -n 's/.*stopwatch: rings hold \([0-9]*\) records.*/\1/p' "$dir/oom/console.txt" | tail -n1)
+	check "... and holds every record the rings held ($held), none torn" \
+		sh -c "grep '^vmcore: .* records held' '$out' | grep -q ' $held records held, $held read, 0 torn'"
+	rm -rf "$dir/oom"
+fi
 
 # refused NAME RE DESC: scripts/vmcore on $dir/NAME.core fails, its
 # message matches RE, and it writes no dump.

@@ -3,7 +3,7 @@
 //! [`Memory`] through drgn: `tools/vmcore/memory.py` in a child process,
 //! one request per line (that file says the protocol).
 
-use crate::logic::vmcore::read::Memory;
+use crate::logic::vmcore::{kernel::Kernel, read::Memory};
 use std::{
     io::{BufRead, BufReader, Write},
     process::{Child, ChildStdin, ChildStdout, Command, Stdio},
@@ -121,5 +121,34 @@ impl Memory for Drgn {
 
     fn symbol(&mut self, addr: u64) -> Result<Option<String>, String> {
         self.ask(&format!("sym {addr:x}"))
+    }
+}
+
+impl Drgn {
+    /// A number the helper answers `request` with.
+    fn number(&mut self, request: &str) -> Result<u64, String> {
+        let answer = self
+            .ask(request)?
+            .ok_or_else(|| format!("{request}: none"))?;
+        let hex = answer.strip_prefix("0x").unwrap_or(&answer);
+        u64::from_str_radix(hex, 16).map_err(|e| format!("{request}: '{answer}': {e}"))
+    }
+}
+
+impl Kernel for Drgn {
+    fn address(&mut self, name: &str) -> Result<u64, String> {
+        self.number(&format!("addr {name}"))
+    }
+
+    fn percpu(&mut self, name: &str, cpu: u32) -> Result<u64, String> {
+        self.number(&format!("percpu {name} {cpu}"))
+    }
+
+    fn offset(&mut self, name: &str, member: &str) -> Result<u64, String> {
+        self.number(&format!("offset {name} {member}"))
+    }
+
+    fn constant(&mut self, name: &str) -> Result<u64, String> {
+        self.number(&format!("const {name}"))
     }
 }

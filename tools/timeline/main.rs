@@ -175,6 +175,9 @@ struct Args {
     debug: Vec<String>,
     /// A copy of /proc/kallsyms of the crashed boot.
     kallsyms: Option<String>,
+    /// Read the kernel's own stop_machine() state from the vmcore, not
+    /// stopwatch's rings.
+    kernel_only: bool,
     /// Where the trace goes.
     trace: Option<String>,
     /// Where the image goes.
@@ -190,6 +193,7 @@ Usage: stopwatch-timeline DUMP [--trace FILE.json] [--svg FILE.svg] [--stop N]
                           [--dmesg FILE]
        stopwatch-timeline --vmcore CORE [-s FILE]... [--kallsyms FILE]
                           [--write-dump DUMP] [the options above]
+       stopwatch-timeline --vmcore CORE --kernel-only -s VMLINUX [-s FILE]...
 
 Reads a stopwatch dump (a copy of /sys/kernel/debug/stopwatch/dump) and
 runs stopwatch's own analysis on it (the same source the module builds).
@@ -204,6 +208,12 @@ runs stopwatch's own analysis on it (the same source the module builds).
                 through VMCOREINFO; module addresses stay numbers)
   --write-dump DUMP  write the dump read from CORE (nothing is written
                 if it cannot be read)
+  --kernel-only  with --vmcore: the kernel's own structures only, for a
+                kernel with or without stopwatch: the stop_machine() in
+                flight at the crash, which CPUs were in multi_cpu_stop(),
+                which had not arrived and what they ran (`kernel_stop`
+                lines); needs the kernel's debug info (-s vmlinux with
+                DWARF: Debian's linux-image-RELEASE-dbg)
   --trace FILE  write a Chrome Trace Event file (open it in
                 ui.perfetto.dev or chrome://tracing): a track per CPU
                 with its stopper states, touches, watchdog checks,
@@ -224,6 +234,7 @@ fn args() -> Result<Option<Args>, String> {
     let mut it = std::env::args().skip(1);
     let (mut dump, mut trace, mut svg, mut stop, mut dmesg) = (None, None, None, None, None);
     let (mut vmcore, mut debug, mut kallsyms, mut write_dump) = (None, Vec::new(), None, None);
+    let mut kernel_only = false;
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match a.as_str() {
@@ -235,6 +246,7 @@ fn args() -> Result<Option<Args>, String> {
             "-s" => debug.push(value("-s")?),
             "--kallsyms" => kallsyms = Some(value("--kallsyms")?),
             "--write-dump" => write_dump = Some(value("--write-dump")?),
+            "--kernel-only" => kernel_only = true,
             "--stop" => {
                 let v = value("--stop")?;
                 stop = Some(
@@ -245,6 +257,19 @@ fn args() -> Result<Option<Args>, String> {
             _ if a.starts_with('-') => return Err(format!("unknown option '{a}' (see --help)")),
             _ if dump.is_none() => dump = Some(a),
             _ => return Err(format!("one dump only, got '{a}' too")),
+        }
+    }
+    if kernel_only {
+        if vmcore.is_none() {
+            return Err("--kernel-only reads a vmcore: add --vmcore CORE (see --help)".to_string());
+        }
+        if write_dump.is_some()
+            || trace.is_some()
+            || svg.is_some()
+            || stop.is_some()
+            || dmesg.is_some()
+        {
+            return Err("--kernel-only prints the kernel's stop_machine() state only: drop --write-dump, --trace, --svg, --stop and --dmesg".to_string());
         }
     }
     if vmcore.is_some() {
@@ -262,6 +287,7 @@ fn args() -> Result<Option<Args>, String> {
         vmcore,
         debug,
         kallsyms,
+        kernel_only,
         trace,
         svg,
         stop,
@@ -316,8 +342,25 @@ fn from_vmcore(args: &Args, core: &str, out: Option<&str>) -> Result<String, Str
     Ok(text)
 }
 
+/// The kernel's own stop_machine() state in a crashed kernel's memory.
+fn kernel_only(args: &Args, core: &str) -> Result<(), String> {
+    let mut mem = drgn::Drgn::open(core, &args.debug, args.kallsyms.as_deref())
+        .map_err(|e| format!("{core}: {e}"))?;
+    let found =
+        logic::vmcore::kernel::read_stop_machine(&mut mem).map_err(|e| format!("{core}: {e}"))?;
+    eprintln!(
+        "vmcore: {core} (Linux {}): the kernel's stop_machine() state",
+        mem.release
+    );
+    print!("{found}");
+    Ok(())
+}
+
 /// Reads, analyses, writes.
 fn run(args: &Args) -> Result<(), String> {
+    if let (true, Some(core)) = (args.kernel_only, &args.vmcore) {
+        return kernel_only(args, core);
+    }
     let (text, name) = match (&args.vmcore, &args.dump) {
         (Some(core), out) => (from_vmcore(args, core, out.as_deref())?, core.clone()),
         (None, Some(path)) => (

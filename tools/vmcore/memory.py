@@ -12,7 +12,13 @@ answers requests, one per line on stdin, one line each on stdout:
   read ADDR LEN       -> ok HEX       LEN bytes at virtual ADDR
   readp ADDR LEN      -> ok HEX       the same, physical
   sym ADDR            -> ok NAME      "fn+0x1a/0x40 [mod]", or "none"
-and "err MESSAGE" for a request that fails. Its first line is
+  addr NAME           -> ok ADDR      the address of the kernel symbol NAME
+  percpu NAME CPU     -> ok ADDR      CPU's copy of the per-CPU variable NAME
+                                      (per_cpu_ptr()); needs debug info
+  offset STRUCT MEMBER -> ok OFF      offsetof(struct STRUCT, MEMBER), MEMBER
+                                      may be nested (a.b.c); needs debug info
+  const NAME          -> ok VALUE     the enumerator NAME; needs debug info
+(numbers in hex)and "err MESSAGE" for a request that fails. Its first line is
 "ready RELEASE" (the kernel's release) or "err MESSAGE", after which it
 exits.
 """
@@ -138,6 +144,8 @@ def symbol_namer(prog, args):
 
 
 def serve(prog, name):
+    import drgn
+
     release = "?"
     try:
         release = re.search(rb"OSRELEASE=(\S+)", prog["VMCOREINFO"].string_()).group(1).decode()
@@ -153,6 +161,17 @@ def serve(prog, name):
             elif req[0] in ("read", "readp"):
                 data = prog.read(int(req[1], 16), int(req[2]), req[0] == "readp")
                 out = "ok " + data.hex()
+            elif req[0] == "addr":
+                out = f"ok {prog.symbol(req[1]).address:x}"
+            elif req[0] == "percpu":
+                from drgn.helpers.linux.percpu import per_cpu_ptr
+
+                ptr = per_cpu_ptr(prog[req[1]].address_of_(), int(req[2]))
+                out = f"ok {ptr.value_():x}"
+            elif req[0] == "offset":
+                out = f"ok {drgn.offsetof(prog.type('struct ' + req[1]), req[2]):x}"
+            elif req[0] == "const":
+                out = f"ok {prog.constant(req[1]).value_():x}"
             elif req[0] == "sym":
                 n = name(int(req[1], 16))
                 out = f"ok {n}" if n else "none"
