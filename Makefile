@@ -11,6 +11,9 @@
 #   make soak       the long soak (load cycles, hotplug, fuzzed controls, ...)
 #   make scale      the incident at 4, 16 and 64 vCPUs on every kernel: a
 #                   table of who was named and what was printed (SCALE_ARGS)
+#   make vmcore     the post-mortem test (host-vmcore) on our 7.3 (KERNEL=)
+#                   built with DWARF (the dwarf flavour, a kernel of its
+#                   own): the kernel's own reading of the vmcore, on it
 #   make kernel     fetch, configure and build the test kernel only
 #                   (a distribution kernel: fetch it, prepare its source)
 #   make deb        a Debian package of stopwatch.ko for Debian's kernel
@@ -27,7 +30,9 @@
 # DISTRO_FLAVOUR=amd64 (default), cloud-amd64 or rt-amd64 picks its image. ARCH=arm64 builds, boots and tests an
 # arm64 kernel under qemu-system-aarch64 instead of x86_64 (`make test`
 # without ARCH= tests x86_64 only). FLAVOUR=seed-fix builds the kernel
-# with the seed's multi_cpu_stop() change. KDIR=/path uses a kernel tree
+# with the seed's multi_cpu_stop() change, FLAVOUR=debug with the kernel's
+# checkers, FLAVOUR=dwarf with DWARF debug info (scripts/vmcore
+# --kernel-only). KDIR=/path uses a kernel tree
 # you built instead of the cached one.
 # STOPWATCH_CACHE=/path moves the cache (default ~/.cache/stopwatch).
 # The targets that boot guests install what they need first (scripts/deps);
@@ -52,7 +57,7 @@ endif
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 RUST_SOURCES := $(shell find rust samples tools -name '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel deb deps run test unit bench soak scale clippy fmt fmt-check clean help
+.PHONY: all modules kernel deb deps run test unit bench soak scale vmcore clippy fmt fmt-check clean help
 
 all: modules
 
@@ -89,6 +94,10 @@ soak: deps modules
 # Every kernel: scripts/scale builds what each needs through reproduce.
 scale: deps
 	@scripts/scale $(SCALE_ARGS)
+
+# Not in `make test`: the dwarf kernel is one build more (7 min).
+vmcore: deps
+	@STOPWATCH_FLAVOUR=dwarf STOPWATCH_KERNEL=$${STOPWATCH_KERNEL:-7.3} scripts/test --only host host-vmcore
 
 # The kernel's own rustfmt settings, from the cached source tree.
 RUSTFMT = rustfmt --edition 2021 --config-path "$$(scripts/kernel source)/.rustfmt.toml"

@@ -249,6 +249,17 @@ sw_apt_fetch() {
 	printf '%s\n' "$deb"
 }
 
+# sw_debug_vmlinux: the path of a vmlinux with the selected kernel's DWARF
+# types, for scripts/vmcore --kernel-only, fetched if need be; empty if it
+# has none (a kernel we build, unless its flavour is `dwarf`).
+sw_debug_vmlinux() {
+	if [ "$SW_KIND" = distro ]; then
+		STOPWATCH_KERNEL=$SW_KERNEL STOPWATCH_DISTRO_FLAVOUR=$SW_DISTRO_FLAVOUR "$SW_ROOT/scripts/kernel" debuginfo
+	elif [ "$SW_FLAVOUR" = dwarf ]; then
+		printf '%s/vmlinux\n' "$(sw_kdir)"
+	fi
+}
+
 # Hash of stdin, 16 hex digits: cache keys.
 sw_hash() { sha256sum | cut -c1-16; }
 

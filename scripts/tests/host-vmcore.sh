@@ -77,11 +77,12 @@ check "the dump written from the vmcore reads back to the same stops lines" \
 	sh -c "'$root/target/release/stopwatch-timeline' '$dir/run/dump.txt' 2>/dev/null | cmp -s - '$dir/run/stops.txt'"
 
 # The kernel's own account, from its own structures, where its types are
-# to be had (a distribution kernel's -dbg package): on the same vmcore it
-# names the CPU and the task stopwatch names; without the types, a clear
-# error; and on a vmcore of the same scene without stopwatch, the same.
-case "${STOPWATCH_KERNEL:-7.3}" in
-debian-*)
+# to be had (a distribution kernel's -dbg package, our kernel's dwarf
+# flavour: make vmcore): on the same vmcore it names the CPU and the task
+# stopwatch names; without the types, a clear error; and on a vmcore of
+# the same scene without stopwatch, the same.
+case "${STOPWATCH_KERNEL:-7.3}:${STOPWATCH_FLAVOUR:-stock}" in
+debian-*:* | *:dwarf)
 	echo "kernel: $(cat "$dir/run/kernel.txt" 2>/dev/null | tr '\n' '|')"
 	check "the kernel's own structures in the same vmcore name CPU $hog as not arrived, running $task" \
 		sh -c "test '$(value vmcore_kernel_names_culprit)' = 1 && grep -q '^kernel_stop .* not_arrived=$hog\$' '$dir/run/kernel.txt' && grep -qF 'CPU $hog has not arrived: its stopper'\''s work is queued, not started; it runs $task' '$dir/run/kernel.txt'"
@@ -107,7 +108,7 @@ debian-*)
 	rm -f "$dir/bare/vmcore"
 	;;
 *)
-	skip "the kernel's own stop_machine() state in the vmcore" "its types come from a distribution's -dbg package: run on debian-7.3"
+	skip "the kernel's own stop_machine() state in the vmcore" "its types come from a distribution's -dbg package or the dwarf flavour: run on debian-7.3, or make vmcore"
 	;;
 esac
 rm -f "$dir/run/vmcore"
