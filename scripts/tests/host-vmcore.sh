@@ -75,6 +75,16 @@ check "every record the rings held (the panic dump's count) is in the vmcore, al
 	holds_all "$console" "$out"
 check "the dump written from the vmcore reads back to the same stops lines" \
 	sh -c "'$root/target/release/stopwatch-timeline' '$dir/run/dump.txt' 2>/dev/null | cmp -s - '$dir/run/stops.txt'"
+# A module file that is not one the crashed kernel had loaded (the bench
+# module of the same build: never loaded in this run).
+bench_ko=$(. "$root/scripts/lib.sh" && sw_module_files | grep '/stopwatch_bench\.ko$')
+set +e
+"$root/scripts/vmcore" "$dir/run/vmcore" -s "$bench_ko" --write-dump "$dir/wrong.dump" >"$dir/wrong.out" 2>&1
+rc=$?
+set -e
+cat "$dir/wrong.out"
+check "-s with a module the crashed kernel did not have: exit non-zero, says so, nothing written" \
+	sh -c "test $rc != 0 && grep -q 'stopwatch_bench.ko is no part of the kernel in this memory' '$dir/wrong.out' && test ! -e '$dir/wrong.dump'"
 
 # The kernel's own account, from its own structures, where its types are
 # to be had (a distribution kernel's -dbg package, our kernel's dwarf

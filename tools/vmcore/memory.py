@@ -25,6 +25,7 @@ exits.
 import argparse
 import bisect
 import mmap
+import os
 import re
 import sys
 
@@ -107,6 +108,20 @@ def open_program(args):
             prog.load_debug_info(args.debug)
         except drgn.MissingDebugInfoError as e:
             print(f"memory.py: {e}", file=sys.stderr)
+        # A file given that is no part of this kernel (a vmlinux or module
+        # of another build, a module not loaded at the crash): drgn only
+        # says so and ignores it; the names would be wrong or missing.
+        used = set()
+        for module in prog.modules():
+            for path in (module.debug_file_path, module.loaded_file_path):
+                if path:
+                    used.add(os.path.realpath(path))
+        for path in args.debug:
+            if os.path.realpath(path) not in used:
+                raise RuntimeError(
+                    f"{path} is no part of the kernel in this memory "
+                    "(a vmlinux or module of another build, or a module not loaded at the crash)"
+                )
     return prog
 
 
