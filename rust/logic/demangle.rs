@@ -217,7 +217,7 @@ impl<'s, W: Write> Printer<'s, W> {
     }
 
     /// `B base62`: `f` at an earlier position, then back here.
-    fn backref(&mut self, f: impl FnOnce(&mut Self) -> Parsed) -> Parsed {
+    fn backref<T>(&mut self, f: impl FnOnce(&mut Self) -> Parsed<T>) -> Parsed<T> {
         let at = self.pos - 1;
         let target = usize::try_from(self.base62()?).map_err(|_| Fail::Invalid)?;
         if target >= at {
@@ -229,17 +229,25 @@ impl<'s, W: Write> Printer<'s, W> {
         r
     }
 
+    /// A path parsed (to check it) and not written: an impl's own path,
+    /// the instantiating crate.
+    fn skip_path(&mut self) -> Parsed {
+        let mut skip = Printer::new(self.sym, Discard);
+        skip.pos = self.pos;
+        skip.depth = self.depth;
+        skip.bound_lifetimes = self.bound_lifetimes;
+        skip.path(false)?;
+        self.pos = skip.pos;
+        Ok(())
+    }
+
     /// The whole symbol: a path, then maybe the instantiating crate (not
     /// shown). A version number after `_R` is refused.
     fn path_top(&mut self) -> Parsed {
         self.path(true)?;
         if self.pos < self.sym.len() {
-            // The instantiating crate: parsed (to check it), not shown.
-            let pos = self.pos;
-            let mut skip = Printer::new(self.sym, Discard);
-            skip.pos = pos;
-            skip.path(false)?;
-            if skip.pos != self.sym.len() {
+            self.skip_path()?;
+            if self.pos != self.sym.len() {
                 return Err(Fail::Invalid);
             }
         }
@@ -290,12 +298,7 @@ impl<'s, W: Write> Printer<'s, W> {
                 if tag != b'Y' {
                     // The impl's own path is not shown.
                     self.opt_base62(b's')?;
-                    let pos = self.pos;
-                    let mut skip = Printer::new(self.sym, Discard);
-                    skip.pos = pos;
-                    skip.depth = self.depth;
-                    skip.path(false)?;
-                    self.pos = skip.pos;
+                    self.skip_path()?;
                 }
                 self.print("<")?;
                 self.ty()?;
@@ -480,8 +483,7 @@ impl<'s, W: Write> Printer<'s, W> {
 
     /// A trait of a `dyn`, with its associated types (`Iterator<Item = u8>`).
     fn dyn_trait(&mut self) -> Parsed {
-        let open = self.path_maybe_open()?;
-        let mut open = open;
+        let mut open = self.path_maybe_open()?;
         while self.eat(b'p') {
             self.print(if open { ", " } else { "<" })?;
             open = true;
@@ -500,15 +502,7 @@ impl<'s, W: Write> Printer<'s, W> {
     /// whether they are.
     fn path_maybe_open(&mut self) -> Parsed<bool> {
         if self.eat(b'B') {
-            let at = self.pos - 1;
-            let target = usize::try_from(self.base62()?).map_err(|_| Fail::Invalid)?;
-            if target >= at {
-                return Err(Fail::Invalid);
-            }
-            let back = core::mem::replace(&mut self.pos, target);
-            let r = self.nested(Self::path_maybe_open);
-            self.pos = back;
-            return r;
+            return self.backref(Self::path_maybe_open);
         }
         if self.eat(b'I') {
             self.path(false)?;
