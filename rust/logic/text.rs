@@ -95,12 +95,21 @@ impl<N: Names> Display for Sym<'_, N> {
     }
 }
 
-/// An address through [`Names::symbol`], without spaces so that it stays
-/// one field: the module's dropped (`sym+0x1/0x2[module]`), a demangled
-/// name's made `_` (`<hog::Hog_as_kernel::Module>::init+0x4/0x90[hog]`).
+/// An address through [`Names::symbol`], as one field ([`Compact`]).
 pub(super) struct CompactSym<'a, N: Names>(pub(super) &'a N, pub(super) u64);
 
 impl<N: Names> Display for CompactSym<'_, N> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        Compact(Sym(self.0, self.1)).fmt(f)
+    }
+}
+
+/// A symbol's text without spaces, so that it stays one field: the one
+/// before the module dropped (`sym+0x1/0x2[module]`), any other (a
+/// demangled name's) made `_` (`<hog::Hog_as_kernel::Module>::init+0x4/0x90[hog]`).
+pub(crate) struct Compact<T: Display>(pub(crate) T);
+
+impl<T: Display> Display for Compact<T> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         /// Passes text through without its spaces: one before `[` is
         /// dropped, any other becomes `_`.
@@ -128,7 +137,7 @@ impl<N: Names> Display for CompactSym<'_, N> {
             }
         }
         let mut out = NoSpaces { f, space: false };
-        fmt::Write::write_fmt(&mut out, format_args!("{}", Sym(self.0, self.1)))
+        fmt::Write::write_fmt(&mut out, format_args!("{}", self.0))
     }
 }
 

@@ -38,7 +38,7 @@
 use crate::logic::{
     demangle::Demangled,
     record::StopState,
-    text::CpusWhere,
+    text::{Compact, CpusWhere},
     vmcore::{read::Memory, read_u32, read_u64},
 };
 use alloc::{format, string::String, vec::Vec};
@@ -247,7 +247,6 @@ struct Seen {
     cpu: u32,
     running_fn: u64,
     running_caller: u64,
-    work_at: u64,
     work_fn: u64,
     work_linked: bool,
     work_caller: u64,
@@ -268,7 +267,6 @@ pub(crate) fn read_stop_machine(k: &mut impl Kernel) -> Result<Found, String> {
             cpu,
             running_fn: u64_at(k, stopper + l.stopper_fn, "cpu_stopper.fn")?,
             running_caller: u64_at(k, stopper + l.stopper_caller, "cpu_stopper.caller")?,
-            work_at,
             work_fn: u64_at(k, work_at + l.work_fn, "stop_work.fn")?,
             work_linked: u64_at(k, work_at + l.work_list, "stop_work.list")?
                 != work_at + l.work_list,
@@ -298,9 +296,10 @@ pub(crate) fn read_stop_machine(k: &mut impl Kernel) -> Result<Found, String> {
     let fn_addr = u64_at(k, msdata + l.ms_fn, "msdata.fn")?;
     let mut at = Vec::with_capacity(seen.len());
     for s in &seen {
-        let stopper = match stopper_of(s) {
-            _ if s.arg != msdata => Stopper::Out,
-            st => st,
+        let stopper = if s.arg == msdata {
+            stopper_of(s)
+        } else {
+            Stopper::Out
         };
         at.push(CpuAt {
             cpu: s.cpu,
@@ -353,14 +352,13 @@ impl Display for Found {
             }
             Found::InFlight(i) => i,
         };
-        // Symbols without their spaces, as in `stops` (`sym+0x1/0x2[mod]`):
-        // one field each.
+        // Symbols one field each, as in `stops`.
         write!(
             f,
             "kernel_stop msdata=0x{:x} fn={} caller={}",
             i.msdata,
-            i.func.replace(' ', ""),
-            i.caller.replace(' ', "")
+            Compact(&i.func),
+            Compact(&i.caller)
         )?;
         match i.state {
             Some(s) => write!(f, " state={}", s.name())?,
