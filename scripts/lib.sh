@@ -249,13 +249,17 @@ sw_apt_fetch() {
 	printf '%s\n' "$deb"
 }
 
-# sw_debug_vmlinux: the path of a vmlinux with the selected kernel's DWARF
-# types, for scripts/vmcore --kernel-only, fetched if need be; empty if it
-# has none (a kernel we build, unless its flavour is `dwarf`).
+# sw_has_types: whether the selected kernel's DWARF types, which
+# scripts/vmcore --kernel-only needs, are to be had: a distribution's -dbg
+# package, or our kernel's `dwarf` flavour.
+sw_has_types() { [ "$SW_KIND" = distro ] || [ "$SW_FLAVOUR" = dwarf ]; }
+
+# sw_debug_vmlinux: the path of a vmlinux with those types, fetched if
+# need be; empty if the kernel has none (sw_has_types).
 sw_debug_vmlinux() {
 	if [ "$SW_KIND" = distro ]; then
 		STOPWATCH_KERNEL=$SW_KERNEL STOPWATCH_DISTRO_FLAVOUR=$SW_DISTRO_FLAVOUR "$SW_ROOT/scripts/kernel" debuginfo
-	elif [ "$SW_FLAVOUR" = dwarf ]; then
+	elif sw_has_types; then
 		printf '%s/vmlinux\n' "$(sw_kdir)"
 	fi
 }

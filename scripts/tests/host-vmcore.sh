@@ -91,8 +91,7 @@ check "-s with a module the crashed kernel did not have: exit non-zero, says so,
 # flavour: make vmcore): on the same vmcore it names the CPU and the task
 # stopwatch names; without the types, a clear error; and on a vmcore of
 # the same scene without stopwatch, the same.
-case "${STOPWATCH_KERNEL:-7.3}:${STOPWATCH_FLAVOUR:-stock}" in
-debian-*:* | *:dwarf)
+if (. "$root/scripts/lib.sh" && sw_select_kernel && sw_has_types); then
 	echo "kernel: $(cat "$dir/run/kernel.txt" 2>/dev/null | tr '\n' '|')"
 	check "the kernel's own structures in the same vmcore name CPU $hog as not arrived, running $task" \
 		sh -c "test '$(value vmcore_kernel_names_culprit)' = 1 && grep -q '^kernel_stop .* not_arrived=$hog\$' '$dir/run/kernel.txt' && grep -qF 'CPU $hog has not arrived: its stopper'\''s work is queued, not started; it runs $task' '$dir/run/kernel.txt'"
@@ -116,11 +115,9 @@ debian-*:* | *:dwarf)
 		sh -c "grep -q '^kernel_stop .* arrived=0-1,3 not_arrived=$hog\$' '$dir/bare/kernel.txt' && grep -q 'CPU $hog has not arrived: .* it runs stopwatch_hog/$hog/' '$dir/bare/kernel.txt'"
 	check "... and no stopwatch was in that memory" sh -c "! test -e '$dir/bare/stops.txt'"
 	rm -f "$dir/bare/vmcore"
-	;;
-*)
+else
 	skip "the kernel's own stop_machine() state in the vmcore" "its types come from a distribution's -dbg package or the dwarf flavour: run on debian-7.3, or make vmcore"
-	;;
-esac
+fi
 rm -f "$dir/run/vmcore"
 
 # The real incident (6.12's global OOM, a 2 GiB guest) with --panic: the
