@@ -14,7 +14,7 @@ use crate::{
         live::{CpuLive, MAX_PROBES},
         record::TouchSource,
     },
-    recorder::Recorder,
+    recorder::{handlers::Spin, Recorder},
     seam::{self, Hit},
     services,
 };
@@ -48,9 +48,12 @@ pub(crate) enum ProbeKind {
     /// An entry kprobe: each hit is filled in and goes to
     /// [`stopwatch_probe_hit`].
     Entry = 0,
-    /// An entry kprobe whose handler no interrupt can land in (see
-    /// [`irqs_off`]).
-    IrqsOff = 1,
+    /// An int3 kprobe on `stop_machine_yield()`, whose handler no
+    /// interrupt can land in (see [`spin`]): the handler first hands
+    /// [`stopwatch_spin_hit`] the CPU's live state, the `cpumask` argument
+    /// and jiffies, without filling in a [`Hit`]; a spin with nothing to
+    /// record or check is only counted.
+    Spin = 1,
     /// A kretprobe with an entry handler: hits at entry (`phase` 0) and at
     /// the return of the same call (`phase` 1), always paired.
     Paired = 2,
@@ -66,7 +69,7 @@ impl ProbeKind {
     pub(crate) fn api(self) -> &'static str {
         match self {
             Self::Paired => "kretprobe",
-            Self::Entry | Self::IrqsOff | Self::Touch => "kprobe",
+            Self::Entry | Self::Spin | Self::Touch => "kprobe",
         }
     }
 }
@@ -101,7 +104,7 @@ const fn touch(symbol: &'static CStr, source: TouchSource) -> ProbeSpec {
     }
 }
 
-/// An entry probe whose handler no interrupt can land in.
+/// The spin probe: an entry probe whose handler no interrupt can land in.
 ///
 /// A jump-optimised kprobe runs its handler with interrupts on, and an
 /// interrupt that hits another probe while it runs is a missed hit (the
@@ -111,12 +114,14 @@ const fn touch(symbol: &'static CStr, source: TouchSource) -> ProbeSpec {
 /// ran, and the `watchdog_timer_fn()` and `add_taint()` hits of the report
 /// were lost with it. An int3 kprobe's handler runs with interrupts off;
 /// giving the probe a post handler keeps the kprobe core from optimising
-/// it. It costs a trap per spin, on CPUs that are only waiting.
-const fn irqs_off(symbol: &'static CStr, handler: Handler) -> ProbeSpec {
+/// it. It costs a trap per spin, on CPUs that are only waiting; what the
+/// handler adds to a spin that sees the state it saw is a few loads
+/// ([`stopwatch_spin_hit`]).
+const fn spin(symbol: &'static CStr) -> ProbeSpec {
     ProbeSpec {
         symbol,
-        kind: ProbeKind::IrqsOff,
-        handler,
+        kind: ProbeKind::Spin,
+        handler: Handler::CpuSpin,
     }
 }
 
@@ -145,7 +150,7 @@ pub(crate) const PROBES: [ProbeSpec; 10] = [
     entry(c"watchdog_timer_fn", Handler::WatchdogCheck),
     paired(c"stop_machine_cpuslocked", Handler::Stop),
     paired(c"multi_cpu_stop", Handler::CpuStop),
-    irqs_off(c"stop_machine_yield", Handler::CpuSpin),
+    spin(c"stop_machine_yield"),
     entry(c"add_taint", Handler::Taint),
 ];
 const _: () = assert!(PROBES.len() <= MAX_PROBES);
@@ -238,7 +243,11 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
         (Handler::Stop, true) => recorder.on_stop_end(live, hit),
         (Handler::CpuStop, false) => recorder.on_cpu_enter(live, hit),
         (Handler::CpuStop, true) => recorder.on_cpu_exit(live, hit),
-        (Handler::CpuSpin, _) => recorder.on_cpu_spin(live, hit),
+        (Handler::CpuSpin, _) => {
+            if let Some(spin) = Spin::of(live, hit.args[0], hit.jiffies) {
+                recorder.on_cpu_spin(live, hit, spin);
+            }
+        }
         (Handler::Taint, _) => recorder.on_taint(live, hit),
     }
 }
@@ -301,6 +310,55 @@ fn touch_in_full(index: u32, caller: u64, jiffies: u64) {
     // SAFETY: `hit` is ours for the call; we run in the touch probe's
     // handler (see `stopwatch_touch_hit`).
     unsafe { stopwatch_probe_hit(index, &mut hit) };
+}
+
+/// Called by the C seam for every hit of the [`ProbeKind::Spin`] probe,
+/// once per spin of every CPU in `multi_cpu_stop()`, instead of filling in
+/// a [`Hit`]: a spin with nothing to record or check ([`Spin::of`]) is
+/// counted and that is all it costs; the others make their hit and go to
+/// [`Recorder::on_cpu_spin`]. Returns 0, as [`stopwatch_touch_hit`] does.
+///
+/// This is what stopwatch adds to most spins of a `stop_machine()` (`make
+/// bench`): a per-CPU pointer, the argument and jiffies in the seam, the
+/// loads of [`Spin::of`] and a counter here.
+///
+/// # Safety
+///
+/// As for [`stopwatch_touch_hit`]; `mask` is the `cpumask` argument of
+/// the `stop_machine_yield()` call being entered.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn stopwatch_spin_hit(
+    index: usize,
+    mask: u64,
+    jiffies: u64,
+    live: *const core::ffi::c_void,
+) -> i32 {
+    // SAFETY: as in `stopwatch_touch_hit`.
+    let live = unsafe { &*live.cast::<CpuLive>() };
+    let slot = index % MAX_PROBES;
+    match Spin::of(live, mask, jiffies) {
+        None => live.count_hit(slot),
+        Some(spin) => spin_in_full(slot as u32, mask, jiffies, spin),
+    }
+    0
+}
+
+/// A spin with something to record or check: its hit, counted and handed
+/// to the recorder. Out of line, so the quiet path stays a leaf.
+#[cold]
+#[inline(never)]
+fn spin_in_full(index: u32, mask: u64, jiffies: u64, spin: Spin) {
+    let recorder = RECORDER.load(Acquire);
+    if recorder.is_null() {
+        return;
+    }
+    // SAFETY: as in `stopwatch_probe_hit`.
+    let recorder = unsafe { &*recorder };
+    let mut hit = Hit::at_entry(jiffies, 0);
+    hit.args[0] = mask;
+    if let Some(live) = recorder.count_hit(index as usize, &hit) {
+        recorder.on_cpu_spin(live, &mut hit, spin);
+    }
 }
 
 /// Every probe in [`PROBES`], registered.

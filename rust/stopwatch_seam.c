@@ -105,11 +105,12 @@ void stopwatch_params(struct sw_params *out)
  * missed one. (What it calls is inlined or NOKPROBE in services.c.) */
 NOKPROBE_SYMBOL(stopwatch_probe_hit);
 NOKPROBE_SYMBOL(stopwatch_touch_hit);
+NOKPROBE_SYMBOL(stopwatch_spin_hit);
 
 /* How a probe is placed; mirrored by probes::ProbeKind. */
 enum sw_probe_kind {
 	SW_PROBE_ENTRY = 0,
-	SW_PROBE_IRQS_OFF = 1,
+	SW_PROBE_SPIN = 1,
 	SW_PROBE_PAIRED = 2,
 	SW_PROBE_TOUCH = 3,
 };
@@ -298,9 +299,26 @@ static int sw_paired_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 NOKPROBE_SYMBOL(sw_paired_return);
 
 /*
- * The post handler of an irqs_off probe: it does nothing, but a kprobe
- * that has one is never jump-optimised, so it stays an int3 probe whose
- * handlers run with interrupts off (see irqs_off() in probes.rs).
+ * The spin probe's handler (stop_machine_yield(): once per spin of every
+ * CPU in multi_cpu_stop()). Like the touch handler, it fills in no struct
+ * sw_hit: Rust (stopwatch_spin_hit) needs the CPU's live state, the
+ * cpumask argument and jiffies to tell a spin that sees the state it saw,
+ * which it only counts, from one that records or checks a wait, whose hit
+ * it makes itself.
+ */
+static notrace int sw_spin_handler(struct kprobe *kp, struct pt_regs *regs)
+{
+	const struct sw_probe *p = container_of(kp, struct sw_probe, krp.kp);
+
+	return stopwatch_spin_hit(p->index, regs_get_kernel_argument(regs, 0),
+				  READ_ONCE(jiffies), this_cpu_read(sw_live));
+}
+NOKPROBE_SYMBOL(sw_spin_handler);
+
+/*
+ * The spin probe's post handler: it does nothing, but a kprobe that has
+ * one is never jump-optimised, so it stays an int3 probe whose handlers
+ * run with interrupts off (see spin() in probes.rs).
  */
 static void sw_post_handler(struct kprobe *kp, struct pt_regs *regs, unsigned long flags)
 {
@@ -310,7 +328,7 @@ NOKPROBE_SYMBOL(sw_post_handler);
 int stopwatch_probe_register(u32 index, const char *symbol, u32 kind)
 {
 	bool paired = kind == SW_PROBE_PAIRED;
-	bool irqs_off = kind == SW_PROBE_IRQS_OFF;
+	bool spin = kind == SW_PROBE_SPIN;
 	struct sw_probe *p;
 	int ret;
 
@@ -331,9 +349,10 @@ int stopwatch_probe_register(u32 index, const char *symbol, u32 kind)
 		p->krp.maxactive = 2 * num_possible_cpus();
 		ret = register_kretprobe(&p->krp);
 	} else {
-		p->krp.kp.pre_handler =
-			kind == SW_PROBE_TOUCH ? sw_touch_handler : sw_entry_handler;
-		if (irqs_off)
+		p->krp.kp.pre_handler = kind == SW_PROBE_TOUCH ? sw_touch_handler :
+					spin		       ? sw_spin_handler :
+								 sw_entry_handler;
+		if (spin)
 			p->krp.kp.post_handler = sw_post_handler;
 		ret = sw_register_kprobe(&p->krp.kp);
 		/*
@@ -342,7 +361,7 @@ int stopwatch_probe_register(u32 index, const char *symbol, u32 kind)
 		 * handler does not help there. stop_machine_yield() is notrace
 		 * in 6.12 and 7.3; refuse rather than run with a false promise.
 		 */
-		if (!ret && irqs_off && (p->krp.kp.flags & KPROBE_FLAG_FTRACE)) {
+		if (!ret && spin && (p->krp.kp.flags & KPROBE_FLAG_FTRACE)) {
 			pr_err("%s is an ftrace site: its kprobe would run with interrupts on\n",
 			       symbol);
 			unregister_kprobe(&p->krp.kp);

@@ -38,6 +38,7 @@ void stopwatch_hotplug_stop(void);
 /* Implemented in Rust (probes.rs); called from probe context. */
 void stopwatch_probe_hit(u32 index, struct sw_hit *hit);
 int stopwatch_touch_hit(unsigned long index, u64 caller, u64 jiffies, const void *live);
+int stopwatch_spin_hit(unsigned long index, u64 mask, u64 jiffies, const void *live);
 /* Implemented in Rust (console.rs): the irq_works, the backtrace IPI and
  * the panic notifier. */
 void stopwatch_console_warning(bool fallback);

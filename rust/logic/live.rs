@@ -200,10 +200,16 @@ impl CpuLive {
     /// [`CpuLive::repeats_touch`]: a hit and a coalesced touch.
     #[inline(always)]
     pub(crate) fn coalesce(&self, index: usize) {
+        self.count_hit(index);
+        bump(&self.coalesced);
+    }
+
+    /// Counts a hit of probe slot `index`.
+    #[inline(always)]
+    pub(crate) fn count_hit(&self, index: usize) {
         if let Some(h) = self.hits.get(index) {
             bump(h);
         }
-        bump(&self.coalesced);
     }
 
     /// Hits of the probes in `mask` (bit `i`: probe slot `i`).

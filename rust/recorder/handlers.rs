@@ -35,6 +35,57 @@ const TOUCH_RECORD_GAP_NS: u64 = 10_000_000;
 /// waiting CPU instead if that CPU has not printed it after this long.
 pub(crate) const FALLBACK_NS: u64 = 100_000_000;
 
+/// What a spin of `multi_cpu_stop()` has to do beyond being counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Spin {
+    /// The call's state is `raw` now, not the one this CPU saw last.
+    Moved {
+        /// `msdata->state`, a valid [`StopState`].
+        raw: u32,
+    },
+    /// Still in PREPARE of an instance, the first spin of this jiffy: the
+    /// wait is checked against the early warning's limit.
+    Check,
+}
+
+impl Spin {
+    /// What the spin of this CPU's `multi_cpu_stop()` call needs, given
+    /// the `cpumask` argument of its `stop_machine_yield()` call and
+    /// `jiffies`: `None` for nearly every spin (the state this CPU saw,
+    /// and PREPARE already checked this jiffy, or no call of ours), which
+    /// is then only counted. A few loads and the fault-safe load of
+    /// `msdata->state`; no clock.
+    #[inline(always)]
+    pub(crate) fn of(live: &CpuLive, mask: u64, jiffies: u64) -> Option<Self> {
+        let addr = live.stop_msdata.load(Relaxed);
+        if addr == 0 || live.stop_mask.load(Relaxed) != mask {
+            return None;
+        }
+        // SAFETY: `addr` was stored by the entry handler of the paired
+        // probe on the `multi_cpu_stop()` call we are spinning in, so it
+        // is still live: the return handler of every call whose entry
+        // handler ran clears it, and the cpumask matches. The one call
+        // that returns without its return handler is one inside
+        // `multi_cpu_stop()` while that kretprobe is unregistered; this
+        // probe is unregistered before it (`probes::PROBES` order, checked
+        // at compile time there), so no spin reads what such a call left.
+        // `state()` reads it fault-safe all the same.
+        let msdata = unsafe { MultiStopPtr::new(addr) };
+        let raw = msdata.state();
+        let state = StopState::from_raw(u64::from(raw))?;
+        if raw != live.stop_state.load(Relaxed) {
+            return Some(Self::Moved { raw });
+        }
+        if state != StopState::Prepare
+            || live.stop_id.load(Relaxed) == 0
+            || live.spin_jiffies.load(Relaxed) == jiffies
+        {
+            return None;
+        }
+        Some(Self::Check)
+    }
+}
+
 impl Recorder {
     /// Appends a record for `hit` to its CPU's ring, if recording.
     pub(super) fn emit(&self, hit: &Hit, live: &CpuLive, event: Event) {
@@ -73,9 +124,7 @@ impl Recorder {
         let live = self.cpu(hit.cpu)?;
         // A paired probe's return is the same call: count its entry only.
         if hit.phase == 0 {
-            if let Some(h) = live.hits.get(index) {
-                bump(h);
-            }
+            live.count_hit(index);
         }
         Some(live)
     }
@@ -325,53 +374,36 @@ impl Recorder {
         }
     }
 
-    /// `stop_machine_yield(cpumask)`: once per spin of `multi_cpu_stop()`.
+    /// `stop_machine_yield(cpumask)`: once per spin of `multi_cpu_stop()`,
+    /// for a spin [`Spin::of`] found something to do in.
     ///
     /// Called before the clock is read (`hit.ts_ns` is 0): a spin that
-    /// sees the state it saw before costs a few loads, and one waiting in
-    /// PREPARE reads the clock once a jiffy to check its wait.
-    pub(crate) fn on_cpu_spin(&self, live: &CpuLive, hit: &mut Hit) {
-        let addr = live.stop_msdata.load(Relaxed);
-        if addr == 0 || live.stop_mask.load(Relaxed) != hit.args[0] {
-            return;
-        }
-        // SAFETY: `addr` was stored by the entry handler of the paired
-        // probe on the `multi_cpu_stop()` call we are spinning in, so it
-        // is still live: the return handler of every call whose entry
-        // handler ran clears it, and the cpumask matches. The one call
-        // that returns without its return handler is one inside
-        // `multi_cpu_stop()` while that kretprobe is unregistered; this
-        // probe is unregistered before it (`probes::PROBES` order, checked
-        // at compile time there), so no spin reads what such a call left.
-        // `state()` reads it fault-safe all the same.
-        let msdata = unsafe { MultiStopPtr::new(addr) };
-        let raw = msdata.state();
-        let Some(state) = StopState::from_raw(u64::from(raw)) else {
-            return;
-        };
+    /// sees a new state records it, one waiting in PREPARE reads the clock
+    /// once a jiffy to check its wait.
+    pub(crate) fn on_cpu_spin(&self, live: &CpuLive, hit: &mut Hit, spin: Spin) {
         let stop = live.stop_id.load(Relaxed);
+        let raw = match spin {
+            Spin::Moved { raw } => raw,
+            Spin::Check => return self.check_wait(live, hit, stop),
+        };
         let seen = live.stop_state.load(Relaxed);
-        if raw != seen {
-            hit.ts_ns = services::now_ns();
-            // States advance one at a time and every CPU acks each one, so
-            // a CPU whose state moved on by more than one between two
-            // spins passed through the ones in between: record them too.
-            let from = if seen < raw { seen + 1 } else { raw };
-            for step in from..=raw {
-                if let Some(state) = StopState::from_raw(u64::from(step)) {
-                    self.emit(hit, live, Self::state_event(live, stop, state));
-                }
+        hit.ts_ns = services::now_ns();
+        // States advance one at a time and every CPU acks each one, so a
+        // CPU whose state moved on by more than one between two spins
+        // passed through the ones in between: record them too.
+        let from = if seen < raw { seen + 1 } else { raw };
+        for step in from..=raw {
+            if let Some(state) = StopState::from_raw(u64::from(step)) {
+                self.emit(hit, live, Self::state_event(live, stop, state));
             }
-            live.stop_since_ns.store(hit.ts_ns, Relaxed);
-            live.stop_state.store(raw, Release);
-            return;
         }
-        if state != StopState::Prepare
-            || stop == 0
-            || live.spin_jiffies.load(Relaxed) == hit.jiffies
-        {
-            return;
-        }
+        live.stop_since_ns.store(hit.ts_ns, Relaxed);
+        live.stop_state.store(raw, Release);
+    }
+
+    /// A spin in PREPARE, once a jiffy: the wait against the early
+    /// warning's limit, and the console's fallback after the warning.
+    fn check_wait(&self, live: &CpuLive, hit: &mut Hit, stop: u32) {
         live.spin_jiffies.store(hit.jiffies, Relaxed);
         hit.ts_ns = services::now_ns();
         if live.stop_warned.load(Relaxed) {
