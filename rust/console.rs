@@ -46,10 +46,8 @@ use crate::{
         shown::Shown,
         text::{CpusWhere, EventLine, Ms, Names, Secs},
     },
-    probes::TOUCH_PROBES,
-    recorder::{handlers::FALLBACK_NS, Recorder},
+    recorder::{KernelNames, Recorder, FALLBACK_NS},
     seam, services,
-    views::KernelNames,
 };
 use core::fmt::{self, Write};
 use kernel::prelude::*;
@@ -191,11 +189,6 @@ impl Drop for Lines {
     }
 }
 
-/// Watchdog touches a CPU has made so far.
-fn touches(live: &crate::logic::live::CpuLive) -> u64 {
-    live.hits_of(TOUCH_PROBES)
-}
-
 /// The early warning's `irq_work` (`fallback` false), on the waiting CPU
 /// whose handler queued it, or its fallback (`fallback` true), on a waiting
 /// CPU that saw the warning not printed in time.
@@ -282,7 +275,7 @@ fn print_warning(
             cpus,
             instance: rec.instance(stop),
             stop,
-            touches: &touches,
+            touches: &|live| rec.touches(live),
             names: &names,
         }
     );
@@ -434,7 +427,7 @@ fn dump(rec: &Recorder, cpu: u32, names: &impl Names) {
                 cpus: &cpus,
                 instance: Some(instance),
                 stop: instance.stop,
-                touches: &touches,
+                touches: &|live| rec.touches(live),
                 names,
             }
         );

@@ -13,6 +13,7 @@
 //! caller through [`Alloc`]: `KVec` in the kernel (`crate::services`),
 //! `Vec` on the host, and a failing one in the tests of the error paths.
 
+pub(crate) mod abi;
 pub(crate) mod analysis;
 pub(crate) mod comm;
 pub(crate) mod control;

@@ -11,6 +11,7 @@
 use crate::{
     hot::{Acquire, AtomicPtr, Release},
     logic::{
+        abi::ProbeKind,
         live::{CpuLive, MAX_PROBES},
         record::TouchSource,
     },
@@ -38,40 +39,6 @@ pub(crate) enum Handler {
     CpuSpin,
     /// `add_taint()`: the soft-lockup report's taint.
     Taint,
-}
-
-/// How a probe is placed and how its hits reach the recorder (the C
-/// seam's `enum sw_probe_kind`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub(crate) enum ProbeKind {
-    /// An entry kprobe: each hit is filled in and goes to
-    /// [`stopwatch_probe_hit`].
-    Entry = 0,
-    /// An int3 kprobe on `stop_machine_yield()`, whose handler no
-    /// interrupt can land in (see [`spin`]): the handler first hands
-    /// [`stopwatch_spin_hit`] the CPU's live state, the `cpumask` argument
-    /// and jiffies, without filling in a [`Hit`]; a spin with nothing to
-    /// record or check is only counted.
-    Spin = 1,
-    /// A kretprobe with an entry handler: hits at entry (`phase` 0) and at
-    /// the return of the same call (`phase` 1), always paired.
-    Paired = 2,
-    /// An entry kprobe on a watchdog touch function: the handler first
-    /// hands [`stopwatch_touch_hit`] the CPU's live state, jiffies and the
-    /// caller, without filling in a [`Hit`] (the touch functions take no
-    /// arguments); a touch that repeats the CPU's latest one is only counted.
-    Touch = 3,
-}
-
-impl ProbeKind {
-    /// The kprobe API it is registered with, for messages.
-    pub(crate) fn api(self) -> &'static str {
-        match self {
-            Self::Paired => "kretprobe",
-            Self::Entry | Self::Spin | Self::Touch => "kprobe",
-        }
-    }
 }
 
 /// One probe: where and what.

@@ -19,15 +19,18 @@ use crate::{
     logic::{
         analysis::{self, Blame},
         comm::{self, Comm, CommCache, CommSlot},
+        demangle::Demangled,
         diagnosis::{Instance, LiveCpus},
         live::CpuLive,
         merge::Merge,
         record::{Event, Record},
         ring::{self, RingCounts},
+        text::Names,
         vmcore::{address_of, Descriptor},
     },
     seam, services,
 };
+use core::fmt::{self, Display, Formatter};
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 use open::{OpenStops, OPEN_STOPS};
 use rings::RingSet;
@@ -115,6 +118,24 @@ pub(crate) struct Request {
     pub(crate) warning: AtomicBool,
 }
 
+/// Names from kallsyms and the recorder's comm cache: what every view and
+/// the console print symbols and tasks with.
+pub(crate) struct KernelNames<'a>(pub(crate) &'a Recorder);
+
+impl Names for KernelNames<'_> {
+    fn symbol(&self, f: &mut Formatter<'_>, addr: u64) -> fmt::Result {
+        Demangled(seam::Symbol::of(addr).as_str()).fmt(f)
+    }
+
+    fn comm(&self, pid: u32) -> Option<Comm> {
+        self.0.comm_of(pid)
+    }
+}
+
+/// A console warning handed to a CPU that has not arrived is printed by a
+/// waiting CPU instead if that CPU has not printed it after this long.
+pub(crate) const FALLBACK_NS: u64 = 100_000_000;
+
 /// The recorder's state for `console.rs`.
 pub(crate) struct ConsoleState {
     /// Console output on.
@@ -196,6 +217,9 @@ pub(crate) struct Recorder {
     thread_size: u64,
     /// Early warning after this percentage of the lockup threshold.
     pub(crate) warn_percent: AtomicU32,
+    /// The probe slots of the watchdog touch functions, bit `i` for slot
+    /// `i` (`probes::TOUCH_PROBES`): a CPU's touches are their hits.
+    touch_probes: u32,
     /// What the console side needs.
     pub(crate) console: ConsoleState,
     /// Records readers skipped because the writer overwrote them before
@@ -218,12 +242,14 @@ unsafe impl Sync for Recorder {}
 
 impl Recorder {
     /// A recorder for `nr_cpus` CPUs with rings of `records` each,
-    /// recording from the start.
+    /// recording from the start; `touch_probes` are the slots of the probes
+    /// on the watchdog touch functions.
     pub(crate) fn new(
         nr_cpus: usize,
         records: usize,
         warn_percent: u32,
         console: bool,
+        touch_probes: u32,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             enabled: AtomicBool::new(true),
@@ -247,6 +273,7 @@ impl Recorder {
             next_stop: AtomicU32::new(0),
             thread_size: seam::thread_size(),
             warn_percent: AtomicU32::new(warn_percent),
+            touch_probes,
             console: ConsoleState::new(nr_cpus, console)?,
             torn: AtomicU64::new(0),
             layout_errors: AtomicU64::new(0),
@@ -341,6 +368,12 @@ impl Recorder {
             held.rings += 1;
         }
         held
+    }
+
+    /// Watchdog touches `live`'s CPU has made since load.
+    #[inline(always)]
+    pub(crate) fn touches(&self, live: &CpuLive) -> u64 {
+        live.hits_of(self.touch_probes)
     }
 
     /// Name of `pid` if known.

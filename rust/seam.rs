@@ -16,14 +16,17 @@ use crate::logic::{
     layout::Seen,
     live::CpuLive,
 };
-use crate::probes::ProbeKind;
 use crate::services::{self, c_str};
 use core::ffi::{c_char, CStr};
 use kernel::prelude::*;
 
-/// Number of probe slots in the C seam (`SW_MAX_PROBES`): one per counter
-/// a CPU keeps.
-const _: () = assert!(crate::logic::live::MAX_PROBES == 16);
+pub(crate) use crate::logic::abi::ProbeKind;
+use crate::logic::abi::{self, constant, pin_layout};
+
+// The seam's constants, as `stopwatch_seam.h` states them (`logic::abi`).
+const _: () = assert!(crate::logic::live::MAX_PROBES as u64 == constant("SW_MAX_PROBES"));
+const _: () = assert!((INSTANCE_WORDS * 8) as u64 == constant("SW_INSTANCE_BYTES"));
+const _: () = assert!(COMM_LEN as u64 == constant("SW_COMM_LEN"));
 
 /// The module parameters as given at load (`struct sw_params`), not yet
 /// checked.
@@ -169,7 +172,7 @@ impl MultiStop {
 }
 
 mod ffi {
-    use super::{c_char, Hit, MultiStop, Params};
+    use super::{c_char, MultiStop, Params};
 
     extern "C" {
         pub(super) fn stopwatch_params(out: *mut Params);
@@ -197,12 +200,18 @@ mod ffi {
         pub(super) fn stopwatch_hotplug_start() -> i32;
         pub(super) fn stopwatch_hotplug_stop();
     }
-
-    // Keep `Hit` identical to `struct sw_hit`.
-    const _: () = assert!(core::mem::size_of::<Hit>() == 88);
-    const _: () = assert!(core::mem::size_of::<MultiStop>() == 40);
-    const _: () = assert!(core::mem::size_of::<Params>() == 32);
 }
+
+// The structs C fills in, field by field as `stopwatch_seam.h` lays them out.
+pin_layout!(Hit, abi::HIT, {
+    ts_ns, jiffies, args, caller, retval, instance, stack, cpu, pid, phase, _pad => "pad",
+});
+pin_layout!(Params, abi::PARAMS, {
+    buffer_size, warn_percent, test_missing_probe, console, test_layout_shift, test_fill,
+});
+pin_layout!(MultiStop, abi::MULTI_STOP_VIEW, {
+    func => "fn", data, active_cpus, num_threads, state, thread_ack, _pad => "pad",
+});
 
 /// Registers probe slot `index` on `symbol`, placed as `kind` says. Hits
 /// arrive in `crate::probes::stopwatch_probe_hit` (those of a

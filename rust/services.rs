@@ -441,6 +441,20 @@ struct SwFile {
     stream: Option<&'static StreamFns>,
 }
 
+/// Pins a field of [`SwFile`] at the offset `services.h` gives it (the host
+/// test `services_pin_the_same_file_layout` compares the two lists).
+macro_rules! file_field {
+    ($field:ident, $offset:literal) => {
+        const _: () = assert!(core::mem::offset_of!(SwFile, $field) == $offset);
+    };
+}
+file_field!(data, 0);
+file_field!(spec, 8);
+file_field!(show, 16);
+file_field!(write, 24);
+file_field!(stream, 32);
+const _: () = assert!(core::mem::size_of::<SwFile>() == 40);
+
 /// `core::fmt` output into a `struct seq_file`.
 struct SeqWriter(*mut c_void);
 

@@ -111,7 +111,7 @@ impl kernel::Module for Stopwatch {
         // A `bool` parameter: the kernel refuses anything but 0/1, y/n.
         let console_on = params.console != 0;
         let recorder = KBox::pin_init(
-            Recorder::new(nr_cpus, records, percent, console_on),
+            Recorder::new(nr_cpus, records, percent, console_on, probes::TOUCH_PROBES),
             GFP_KERNEL,
         )?;
         // Before the files and the probes: this thread is the rings' only

@@ -79,15 +79,6 @@ module_param(test_fill, uint, 0444);
 MODULE_PARM_DESC(test_fill,
 		 "Testing: fill each CPU's ring with this many synthetic records at load, before the probes (0..=buffer_size)");
 
-struct sw_params {
-	u64 buffer_size;
-	u32 warn_percent;
-	u32 test_missing_probe;
-	u32 console;
-	u32 test_layout_shift;
-	u32 test_fill;
-};
-
 /* The parameters as given at load (checked by Rust). */
 void stopwatch_params(struct sw_params *out)
 {
@@ -106,39 +97,6 @@ void stopwatch_params(struct sw_params *out)
 NOKPROBE_SYMBOL(stopwatch_probe_hit);
 NOKPROBE_SYMBOL(stopwatch_touch_hit);
 NOKPROBE_SYMBOL(stopwatch_spin_hit);
-
-/* How a probe is placed; mirrored by probes::ProbeKind. */
-enum sw_probe_kind {
-	SW_PROBE_ENTRY = 0,
-	SW_PROBE_SPIN = 1,
-	SW_PROBE_PAIRED = 2,
-	SW_PROBE_TOUCH = 3,
-};
-
-/* Must match seam::MAX_PROBES. */
-#define SW_MAX_PROBES 16
-
-/* What a probe saw; mirrored by seam::Hit. */
-struct sw_hit {
-	u64 ts_ns;
-	u64 jiffies;
-	u64 args[3];
-	u64 caller;
-	s64 retval;
-	/* Per-call scratch of a kretprobe (SW_INSTANCE_BYTES), or NULL. */
-	u64 instance;
-	/* Base of the current task's stack (task_stack_page()); paired
-	 * probes' entries only, else 0. */
-	u64 stack;
-	u32 cpu;
-	u32 pid;
-	/* 0 at function entry, 1 at its return. */
-	u32 phase;
-	u32 pad;
-};
-
-/* Per-call scratch a kretprobe carries from entry to return. */
-#define SW_INSTANCE_BYTES 16
 
 struct sw_probe {
 	/* .kp is used alone for entry-only probes. */
@@ -416,17 +374,6 @@ struct sw_multi_stop_data {
 	atomic_t thread_ack;
 };
 
-/* Mirrored by seam::MultiStop. */
-struct sw_multi_stop_view {
-	u64 fn;
-	u64 data;
-	u64 active_cpus;
-	u32 num_threads;
-	u32 state;
-	s32 thread_ack;
-	u32 pad;
-};
-
 /* Where the copy of the layout is laid over `msdata`: `test_layout_shift`
  * bytes off in the layout test, else right on it. (The parameter is
  * 0444: it cannot change while a call is in flight.) */
@@ -489,6 +436,7 @@ int stopwatch_format_symbol(char *buf, size_t len, u64 addr)
  * (TASK_COMM_LEN bytes). Only when a record or check needs it. */
 notrace void stopwatch_current_comm(char *comm)
 {
+	static_assert(TASK_COMM_LEN == SW_COMM_LEN);
 	memcpy(comm, current->comm, TASK_COMM_LEN);
 	comm[TASK_COMM_LEN - 1] = '\0';
 }

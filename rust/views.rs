@@ -11,20 +11,18 @@ use crate::{
     lists::Kernel,
     logic::{
         analysis::StopLog,
-        comm::Comm,
         control,
-        demangle::Demangled,
         diagnosis::{CpuLine, WaitSummary},
         dump::{self, DumpLine},
         record::{Record, FORMAT_VERSION},
-        text::{EventLine, Ms, Names, StopLine},
+        text::{EventLine, Ms, StopLine},
     },
     probes::PROBES,
-    recorder::{InFlight, Recorder, RingReader},
+    recorder::{InFlight, KernelNames, Recorder, RingReader},
     seam,
     services::{self, FileSpec, Stream, StreamFns},
 };
-use core::fmt::{self, Display, Formatter};
+use core::fmt::{self, Formatter};
 use kernel::prelude::*;
 
 /// Every file, in the order `ls` shows them.
@@ -153,19 +151,6 @@ fn write_console(rec: &Recorder, input: &[u8]) -> Result {
 /// `format` read: the record format version.
 fn format(_: &Recorder, f: &mut Formatter<'_>) -> fmt::Result {
     writeln!(f, "{FORMAT_VERSION}")
-}
-
-/// Names from kallsyms and the recorder's comm cache.
-pub(crate) struct KernelNames<'a>(pub(crate) &'a Recorder);
-
-impl Names for KernelNames<'_> {
-    fn symbol(&self, f: &mut Formatter<'_>, addr: u64) -> fmt::Result {
-        Demangled(seam::Symbol::of(addr).as_str()).fmt(f)
-    }
-
-    fn comm(&self, pid: u32) -> Option<Comm> {
-        self.0.comm_of(pid)
-    }
 }
 
 /// `events`: every record in the rings, in time order, one per item, read

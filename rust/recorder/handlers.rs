@@ -12,7 +12,7 @@
 //! be printed is only queued here (`seam::queue_warning`,
 //! `seam::queue_note`); `console.rs` prints it.
 
-use super::{open::Entry, Recorder};
+use super::{open::Entry, Recorder, FALLBACK_NS};
 use crate::{
     hot::{Acquire, Relaxed, Release},
     logic::{
@@ -22,7 +22,6 @@ use crate::{
         live::{bump, CpuLive, NOT_IN_STOP},
         record::{Event, Record, StopState, TouchSource},
     },
-    probes::TOUCH_PROBES,
     seam::{self, Hit, MultiStopPtr},
     services,
 };
@@ -30,10 +29,6 @@ use crate::{
 /// A touch from the same caller as the previous recorded one is recorded
 /// again only after this long (the live state always has the latest).
 const TOUCH_RECORD_GAP_NS: u64 = 10_000_000;
-
-/// A console warning handed to a CPU that has not arrived is printed by a
-/// waiting CPU instead if that CPU has not printed it after this long.
-pub(crate) const FALLBACK_NS: u64 = 100_000_000;
 
 /// What a spin of `multi_cpu_stop()` has to do beyond being counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,7 +239,7 @@ impl Recorder {
         // What the early warning counts touches from: once per call, one
         // store per CPU (stop_machine() itself costs far more).
         for c in self.cpus.iter() {
-            c.touches_at_begin.store(c.hits_of(TOUCH_PROBES), Relaxed);
+            c.touches_at_begin.store(self.touches(c), Relaxed);
         }
         let ts = hit.ts_ns;
         if let Some(scratch) = hit.instance() {
