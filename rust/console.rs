@@ -5,7 +5,7 @@
 //! During a full stall no userspace runs, and with `softlockup_panic=1`
 //! the machine dies at the first report: what stopwatch knows must reach
 //! the kernel log by itself. Four things do, none printed by a probe
-//! handler (a handler only queues; `stopwatch_seam.c` has the C side):
+//! handler (a handler only queues; `stopwatch_seam/console.c` has the C side):
 //!
 //! - The **early warning**, once per `stop_machine()` instance: the
 //!   `stop_machine_yield()` handler of the first CPU that has waited
