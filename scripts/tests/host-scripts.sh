@@ -64,4 +64,20 @@ check "reproduce-runs --ab: each side's mean stuck_s and call_ms" \
 	sh -c "grep -Eq '^loaded +6.00 +6000.00 ' '$stub/table' && grep -Eq '^not-loaded +6.00 +5000.00 ' '$stub/table'"
 check "reproduce-runs --ab: their ratios, with / without" grep -Eq '^ratio +1.000x +1.200x ' "$stub/table"
 rm -rf "$stub"
+
+# scripts/test speaks KTAP: the kernel's own parser (kunit.py parse, from
+# this kernel's source) reads the cases of a real run and counts what
+# scripts/test counted.
+ktap=$(mktemp)
+"$root/scripts/test" --only unit >"$ktap" 2>&1 || true
+check "scripts/test's first line is KTAP's version line" sh -c "head -n1 '$ktap' | grep -qx 'KTAP version 1'"
+counted=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/passed: \1 failed: \2/p' "$ktap")
+kunit=$("$root/scripts/kernel" source)/tools/testing/kunit/kunit.py
+parsed=$(python3 "$kunit" parse <"$ktap" 2>&1 | tr -d '\033' | sed -n 's/.*Testing complete. Ran [0-9]* tests: //p')
+p=$(printf '%s' "$parsed" | sed -n 's/.*passed: \([0-9]*\).*/\1/p')
+f=$(printf '%s' "$parsed" | sed -n 's/.*failed: \([0-9]*\).*/\1/p')
+got="passed: ${p:-0} failed: ${f:-0}"
+check "kunit.py parse counts what scripts/test counted ($counted; kunit.py: $parsed)" \
+	sh -c "test -n '$counted' && test '$got' = '$counted' && ! printf '%s' '$parsed' | grep -q errors"
+rm -f "$ktap"
 exit "$SW_FAILED"

@@ -59,7 +59,7 @@ line=$(grep "^stop=$stop " "$dir/run/stops.txt" || true)
 field() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n1; }
 echo "panic dump: stop=$stop waited=$waited caller=$caller fn=$fn task=$task"
 echo "vmcore:     $line"
-check "the vmcore has the instance in flight at the panic (#$stop), still running" test "$(field end)" = running
+check "the vmcore has the instance in flight at the panic (stop $stop), still running" test "$(field end)" = running
 check "... called by the same task ($caller)" test "$(field caller)" = "$caller"
 check "... of the same fn ($fn)" sh -c "echo '$line' | grep -qF 'fn=$fn '"
 check "... its culprit is CPU $hog, not arrived" sh -c "test '$(field culprit)' = $hog && test '$(field culprit_why)' = not_arrived"
