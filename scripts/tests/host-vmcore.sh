@@ -134,10 +134,12 @@ rm -f "$dir/run/vmcore"
 
 # The real incident (6.12's global OOM, a 2 GiB guest) with --panic: the
 # vmcore's stops line names the CPU and task the panic dump names as not
-# arrived (the OOM report's), and holds every record.
+# arrived (the OOM report's), and holds every record. 9000 processes, as
+# in host-reproduce: with reproduce's default 6000 the task dump was once
+# too short for the scene to last until the panic.
 if [ "${STOPWATCH_KERNEL:-7.3}" = 6.12 ]; then
 	set +e
-	"$root/scripts/reproduce" --panic --workload oom --vmcore "$dir/oom" >"$out" 2>&1
+	"$root/scripts/reproduce" --panic --workload oom --procs 9000 --vmcore "$dir/oom" >"$out" 2>&1
 	rc=$?
 	set -e
 	grep '^summary\|^vmcore: ' "$out"
