@@ -12,7 +12,9 @@ mod summary;
 mod tests;
 
 pub(crate) use cpu::{BlockedIn, CpuInStop, OtherStop};
-pub(crate) use summary::{id_after, Blame, Caller, Culprit, Ended, Late, StopSummary, Warning};
+pub(crate) use summary::{
+    id_after, Blame, BlameOrder, Caller, Culprit, Ended, Late, StopSummary, Warning,
+};
 
 use super::{
     record::{Event, Record, StopState},

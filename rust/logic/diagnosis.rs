@@ -16,7 +16,7 @@
 //! those. The analysis of the records (`analysis.rs`) applies the same rule
 //! to an instance's arrivals after the fact.
 
-use super::{live::CpuLive, record::StopState};
+use super::{analysis::BlameOrder, live::CpuLive, record::StopState, sort};
 use core::sync::atomic::Ordering::Relaxed;
 
 #[cfg(test)]
@@ -119,17 +119,18 @@ impl<O: Fn(usize) -> bool> LiveCpus<'_, O> {
         self.live.get(cpu)?.other_stop()
     }
 
-    /// The CPUs `stop` waits for: those held up by nothing but themselves
-    /// first, then those blocked in another `multi_cpu_stop()` (which
-    /// waits for the first ones: the chain ends at a CPU whose stopper
-    /// cannot run); lowest first in each group. The same order as
-    /// `crate::logic::analysis::Culprit::Late`.
+    /// The CPUs `stop` waits for, in [`BlameOrder`], the recorded rule's:
+    /// every CPU not arrived has waited as long (since the first arrival),
+    /// so each of the two groups, by CPU, is in that order, and merged by
+    /// it (without allocating: the console prints from interrupt work).
     pub(crate) fn missing_cpus(&self, stop: u32) -> impl Iterator<Item = usize> + '_ {
         let n = self.live.len();
         let free = (0..n)
             .filter(move |&cpu| self.missing(cpu, stop) && self.blocked_in(cpu, stop).is_none());
         let blocked = (0..n).filter(move |&cpu| self.blocked_in(cpu, stop).is_some());
-        free.chain(blocked)
+        sort::merge_by_key(free, blocked, move |&cpu| {
+            BlameOrder::new(self.blocked_in(cpu, stop).is_some(), 0, cpu as u16)
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::{BlockedIn, CpuInStop};
 use crate::logic::{sort, Alloc, List, NoMemory};
+use core::cmp::Reverse;
 
 /// Who called `stop_machine()`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +124,42 @@ pub(crate) struct Late {
     pub(crate) blocked_in: Option<BlockedIn>,
 }
 
+impl Late {
+    /// Where it comes in the list of culprits ([`BlameOrder`]).
+    pub(crate) fn order(&self) -> BlameOrder {
+        BlameOrder::new(self.blocked_in.is_some(), self.lag_ns, self.cpu)
+    }
+}
+
+/// The order in which the CPUs an instance waited for are named, by the
+/// recorded rule ([`Culprit::Late`]) and the live one
+/// (`crate::logic::diagnosis::LiveCpus::missing_cpus`) alike: those held up
+/// by nothing but themselves first, then those blocked in another
+/// `multi_cpu_stop()` (which waits for the first ones: a stopper runs one
+/// call at a time, so the chain ends at a CPU whose stopper cannot run);
+/// each group most late first, the lowest CPU among equals. Smaller comes
+/// first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct BlameOrder {
+    /// Blocked in another call (the second group).
+    blocked: bool,
+    /// Most late first.
+    lag_ns: Reverse<u64>,
+    /// Lowest first.
+    cpu: u16,
+}
+
+impl BlameOrder {
+    /// The place of `cpu`, `lag_ns` late, `blocked` or not.
+    pub(crate) fn new(blocked: bool, lag_ns: u64, cpu: u16) -> Self {
+        Self {
+            blocked,
+            lag_ns: Reverse(lag_ns),
+            cpu,
+        }
+    }
+}
+
 /// Who held an instance up.
 pub(crate) enum Culprit<A: Alloc> {
     /// Running with no CPU arrived: its caller waits for `stop_cpus_mutex`
@@ -132,11 +169,8 @@ pub(crate) enum Culprit<A: Alloc> {
     Ordinary,
     /// The CPUs the others waited for: every CPU that arrived more than
     /// [`Blame::margin_ns`] after the first arrival and, while the
-    /// instance runs, every online CPU that has not arrived. Those held up
-    /// by nothing but themselves come first, then those blocked in another
-    /// `multi_cpu_stop()` (which waits for the first ones: a stopper runs
-    /// one call at a time, so the chain ends at a CPU whose stopper cannot
-    /// run); each group most late first, the lowest CPU among equals.
+    /// instance runs, every online CPU that has not arrived; in
+    /// [`BlameOrder`].
     Late(A::List<Late>),
     /// Not enough records to tell (no arrival recorded, or a long wait
     /// with nobody late).
@@ -294,9 +328,7 @@ impl<A: Alloc> StopSummary<A> {
         if late.is_empty() {
             return Ok(Culprit::Unknown);
         }
-        sort::sort_by_key(&mut late, |l| {
-            (l.blocked_in.is_some(), u64::MAX - l.lag_ns, l.cpu)
-        });
+        sort::sort_by_key(&mut late, Late::order);
         Ok(Culprit::Late(late))
     }
 }

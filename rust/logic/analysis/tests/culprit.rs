@@ -225,11 +225,26 @@ fn culprit_matches_the_rule() {
                     ),
             }));
         }
-        // Those held up by nothing but themselves first.
-        want.sort_unstable_by_key(|l| (l.blocked_in.is_some(), u64::MAX - l.lag_ns, l.cpu));
         match got {
             Culprit::Late(late) => {
-                assert_eq!(*late, *want, "n={n} {arrive:?} now={now}");
+                // The same CPUs, each as the model has it...
+                let mut by_cpu: Vec<Late> = late.to_vec();
+                by_cpu.sort_unstable_by_key(|l| l.cpu);
+                want.sort_unstable_by_key(|l| l.cpu);
+                assert_eq!(by_cpu, want, "n={n} {arrive:?} now={now}");
+                // ...named in the order the rule states: those held up by
+                // nothing but themselves before those blocked in another
+                // call; in each, a CPU later than the next, or as late and
+                // lower.
+                for pair in late.windows(2) {
+                    let (a, b) = (pair[0], pair[1]);
+                    let right = match (a.blocked_in.is_some(), b.blocked_in.is_some()) {
+                        (false, true) => true,
+                        (true, false) => false,
+                        _ => a.lag_ns > b.lag_ns || (a.lag_ns == b.lag_ns && a.cpu < b.cpu),
+                    };
+                    assert!(right, "{a:?} before {b:?}: n={n} {arrive:?} now={now}");
+                }
                 if late.len() > 1 {
                     several += 1;
                 }
