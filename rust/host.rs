@@ -20,6 +20,14 @@ pub(crate) mod logic;
 
 mod host_alloc;
 
+// The host tools' parts that are pure (core and alloc), tested here.
+#[path = "../tools"]
+mod tools {
+    pub(crate) mod kernel_log;
+    pub(crate) mod panic;
+    pub(crate) mod verdict;
+}
+
 use alloc::vec::Vec;
 pub(crate) use host_alloc::Host;
 

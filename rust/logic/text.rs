@@ -12,6 +12,10 @@ mod stop;
 
 pub(crate) use event::EventLine;
 pub(crate) use stop::StopLine;
+// The host tools' verdict (`tools/verdict.rs`) names culprits as the
+// `stops` line does.
+#[cfg(not(CONFIG_RUST))]
+pub(crate) use stop::{late_task, TouchCallerList};
 
 use super::comm::{comm_str, Comm, COMM_LEN};
 use core::fmt::{self, Display, Formatter};
@@ -71,7 +75,7 @@ impl<N: Names> Display for Task<'_, N> {
 }
 
 /// `comm/pid` or `-` if there is no pid.
-pub(super) struct MaybeTask<'a, N: Names>(pub(super) &'a N, pub(super) Option<u32>);
+pub(crate) struct MaybeTask<'a, N: Names>(pub(crate) &'a N, pub(crate) Option<u32>);
 
 impl<N: Names> Display for MaybeTask<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {

@@ -5,7 +5,7 @@
 # `=== section` blocks for the host to read. Settings come from the
 # environment: THRESH STORM PERIOD_MS WORKLOAD, and for the workloads
 # HOG_CPU HOG_SECONDS (lists allowed) TOUCH_MS (hog), PROCS (oom), OOM_SECONDS (memcg),
-# TIMELINE=1 to dump the records, STOPWATCH=0 to run the same scene without
+# STOPWATCH=0 to run the same scene without
 # stopwatch (the A/B of --no-stopwatch: the kernel's reports only), and PANIC=1 when the kernel panics at the first soft lockup (the host
 # then reads the serial console, which must show what a fleet's would: the
 # kernel's default console log level).
@@ -83,8 +83,9 @@ if [ "${STOPWATCH:-1}" = 1 ]; then
 	echo "=== stops"; cat $D/stops
 	echo "=== cpus"; cat $D/cpus
 	echo "=== stats"; cat $D/stats
-	# For --timeline: everything recorded, for tools/timeline on the host.
-	[ "${TIMELINE:-0}" = 0 ] || { echo "=== dump"; cat $D/dump; }
+	# Everything recorded: the host's diagnosis (tools/diagnose) runs
+	# stopwatch's analysis on it, and --timeline draws it.
+	echo "=== dump"; cat $D/dump
 fi
 echo "=== unload"
 for m in stopwatch_hog stopwatch_storm stopwatch; do

@@ -6,12 +6,15 @@
 
 use crate::{
     logic::{
-        analysis::{Blame, Culprit, StopLog},
+        analysis::Culprit,
         record::{Event, StopState},
         text::{StopLine, Task},
         NoMemory,
     },
-    Dump, Host,
+    tools::{
+        dump::Dump,
+        kernel_log::{SoftLockup, Stamp},
+    },
 };
 
 /// Where something is drawn.
@@ -152,29 +155,6 @@ impl Timeline {
     }
 }
 
-/// A kernel log line's report of a soft lockup: `[ 8.982930] watchdog:
-/// BUG: soft lockup - CPU#0 stuck for 3s! [migration/0:16]`, as the time
-/// (printk's clock), the CPU and the line from `BUG` on.
-fn soft_lockup_report(line: &str) -> Option<(u64, u16, &str)> {
-    let rest = line.trim_start().strip_prefix('[')?;
-    let (secs, rest) = rest.split_once(']')?;
-    let at = rest.find("BUG: soft lockup - CPU#")?;
-    let what = rest[at..].trim_end();
-    let cpu = what["BUG: soft lockup - CPU#".len()..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()?;
-    let (whole, frac) = secs.trim().split_once('.')?;
-    let frac_ns: u64 = format!("{frac:0<9}").get(..9)?.parse().ok()?;
-    let ns = whole
-        .parse::<u64>()
-        .ok()?
-        .checked_mul(1_000_000_000)?
-        .checked_add(frac_ns)?;
-    Some((ns, cpu, what))
-}
-
 /// Builds the timeline of `dump`, with the soft-lockup reports of `dmesg`
 /// (the kernel log of the same boot) if given.
 pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemory> {
@@ -185,12 +165,7 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
     // a running instance is drawn up to the newest.
     let now_ns = header.now_ns;
     let drawn_now_ns = dump.records.last().map_or(now_ns, |r| r.ts_ns.max(now_ns));
-    let mut log = StopLog::<Host>::new();
-    for r in &dump.records {
-        log.feed(r)?;
-    }
-    log.confirm_running(|stop| header.was_running(stop));
-    let blame = Blame::of(dump.thresholds_ns.iter().copied(), header.warn_percent);
+    let (log, blame) = dump.analyse()?;
     let mut t = Timeline {
         cpus: header.cpus,
         thresholds_ns: dump.thresholds_ns.clone(),
@@ -387,7 +362,13 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
     // The kernel's reports, moved from printk's clock to the records'.
     let origin_ns = t.origin_ns;
     for line in dmesg.into_iter().flat_map(str::lines) {
-        let Some((printk_ns, cpu, what)) = soft_lockup_report(line) else {
+        let Some(SoftLockup {
+            at: Some(Stamp(printk_ns)),
+            cpu,
+            text: what,
+            ..
+        }) = SoftLockup::parse(line)
+        else {
             continue;
         };
         let Some(ts_ns) = printk_ns

@@ -12,7 +12,7 @@ use core::fmt::{self, Display, Formatter};
 
 /// `caller:count,...` of the touches a CPU made before it arrived, most
 /// first; `-` if none.
-struct TouchCallerList<'a, N: Names>(&'a N, Option<&'a CpuInStop>);
+pub(crate) struct TouchCallerList<'a, N: Names>(pub(crate) &'a N, pub(crate) Option<&'a CpuInStop>);
 
 impl<N: Names> Display for TouchCallerList<'_, N> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -33,6 +33,20 @@ impl<N: Names> Display for TouchCallerList<'_, N> {
             f.write_str("-")?;
         }
         Ok(())
+    }
+}
+
+/// What a CPU `s` waited for ran: the task it ran before it arrived, if
+/// it did, else the one the watchdog last saw on it (`task_on`).
+pub(crate) fn late_task<A: Alloc>(
+    s: &StopSummary<A>,
+    l: &Late,
+    task_on: &dyn Fn(u16) -> Option<u32>,
+) -> Option<u32> {
+    if l.arrived {
+        s.cpu(l.cpu).and_then(|c| c.task_before_arrival)
+    } else {
+        task_on(l.cpu)
     }
 }
 
@@ -148,12 +162,7 @@ impl<A: Alloc, N: Names> Display for StopLine<'_, A, N> {
                 })?;
                 list(f, "culprit_lag_ms", &|f, l| write!(f, "{}", Ms(l.lag_ns)))?;
                 list(f, "culprit_task", &|f, l| {
-                    let pid = if l.arrived {
-                        s.cpu(l.cpu).and_then(|c| c.task_before_arrival)
-                    } else {
-                        (self.task_on)(l.cpu)
-                    };
-                    write!(f, "{}", MaybeTask(n, pid))
+                    write!(f, "{}", MaybeTask(n, late_task(s, l, self.task_on)))
                 })?;
                 list(f, "culprit_touches", &|f, l| {
                     write!(f, "{}", s.cpu(l.cpu).map_or(0, |c| c.touches_before_arrival))

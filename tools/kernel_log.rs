@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel log, read: what the host tools take from a guest's console
+//! and its `dmesg`, parsed in one place (as `kunit.py` keeps its parser
+//! apart), with its own tests.
+//!
+//! The guest's console (`scripts/guest/reproduce.sh`) is cut into blocks
+//! by `=== NAME ...` lines ([`Console`]); the kernel's lines carry
+//! printk's `[ seconds.micros]` stamp ([`Stamp`]). What is read of them:
+//! the kernel's soft-lockup reports ([`SoftLockup`]), the global OOM's
+//! report ([`OomReport`]), the checkers' reports ([`is_checker_report`]),
+//! stack frames ([`Frame`]) and stopwatch's own console lines
+//! ([`Warning`], [`Note`], [`backtrace`]).
+//!
+//! Pure `core` and `alloc`: the host library tests it (`rust/host.rs`).
+
+use alloc::vec::Vec;
+use core::{fmt, ops::Range};
+
+/// A console transcript: its lines, without carriage returns.
+pub(crate) struct Console<'a> {
+    lines: Vec<&'a str>,
+}
+
+impl<'a> Console<'a> {
+    /// Splits `text` into lines.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Self {
+            lines: text.lines().map(|l| l.trim_end_matches('\r')).collect(),
+        }
+    }
+
+    /// Every line.
+    pub(crate) fn lines(&self) -> &[&'a str] {
+        &self.lines
+    }
+
+    /// The lines of the `=== NAME` blocks named `name` (each block runs to
+    /// the next `=== ` line).
+    pub(crate) fn section(&self, name: &str) -> Vec<&'a str> {
+        let mut inside = false;
+        let mut out = Vec::new();
+        for &l in &self.lines {
+            if let Some(rest) = l.strip_prefix("=== ") {
+                inside = rest.split(' ').next() == Some(name);
+                continue;
+            }
+            if inside {
+                out.push(l);
+            }
+        }
+        out
+    }
+
+    /// What follows `=== NAME ` on the first such line (`=== recovery
+    /// storm_calls_before=1 ...`).
+    pub(crate) fn marker(&self, name: &str) -> Option<&'a str> {
+        self.lines.iter().find_map(|l| {
+            let rest = l.strip_prefix("=== ")?.strip_prefix(name)?;
+            match rest.strip_prefix(' ') {
+                Some(r) => Some(r),
+                None => rest.is_empty().then_some(rest),
+            }
+        })
+    }
+}
+
+/// `key=value`'s value in a line of space-separated fields.
+pub(crate) fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split(' ')
+        .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// A printk time stamp, in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Stamp(pub(crate) u64);
+
+impl Stamp {
+    /// Reads `[ 12.345678]` at the start of `s`; the rest after it.
+    fn read(s: &str) -> Option<(Self, &str)> {
+        let inner = s.strip_prefix('[')?;
+        let (secs, rest) = inner.split_once(']')?;
+        let (whole, frac) = secs.trim_start().split_once('.')?;
+        if whole.is_empty()
+            || frac.is_empty()
+            || frac.len() > 9
+            || !whole
+                .bytes()
+                .chain(frac.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let mut frac_ns: u64 = frac.parse().ok()?;
+        for _ in frac.len()..9 {
+            frac_ns *= 10;
+        }
+        let ns = whole
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(1_000_000_000)?
+            .checked_add(frac_ns)?;
+        Some((Self(ns), rest))
+    }
+
+    /// The stamp a line starts with.
+    pub(crate) fn first(line: &str) -> Option<Self> {
+        Some(Self::read(line)?.0)
+    }
+
+    /// What follows the stamp `line` starts with.
+    pub(crate) fn strip(line: &str) -> Option<&str> {
+        Some(Self::read(line)?.1)
+    }
+
+    /// The last stamp in `line`: the serial console can append a message
+    /// of one CPU to an unfinished line of another's (seen: a BUG line at
+    /// 60.3 s after a task-dump line of 48.8 s), and the last stamp is the
+    /// line's latest.
+    pub(crate) fn last(line: &str) -> Option<Self> {
+        let mut last = None;
+        for (i, _) in line.match_indices('[') {
+            if let Some((s, _)) = Self::read(&line[i..]) {
+                last = Some(s);
+            }
+        }
+        last
+    }
+
+    /// Seconds.
+    pub(crate) fn secs(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+}
+
+/// As printk prints it: `12.345678`.
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{:06}",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000 / 1000
+        )
+    }
+}
+
+/// The kernel's report of a soft lockup: `[ 7.843729] watchdog: BUG: soft
+/// lockup - CPU#0 stuck for 3s! [migration/0:16]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SoftLockup<'a> {
+    /// The stamp just before `BUG`.
+    pub(crate) at: Option<Stamp>,
+    /// The CPU reported.
+    pub(crate) cpu: u16,
+    /// How long it was stuck, as the kernel says.
+    pub(crate) stuck_s: u32,
+    /// The task it ran (its comm).
+    pub(crate) task: Option<&'a str>,
+    /// The line from `BUG` on.
+    pub(crate) text: &'a str,
+}
+
+const SOFT_LOCKUP: &str = "BUG: soft lockup - CPU#";
+
+impl<'a> SoftLockup<'a> {
+    /// The report `line` makes, if it is one.
+    pub(crate) fn parse(line: &'a str) -> Option<Self> {
+        let at = line.find(SOFT_LOCKUP)?;
+        let text = line[at..].trim_end();
+        let rest = &text[SOFT_LOCKUP.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let cpu = rest[..digits].parse().ok()?;
+        let stuck_s = rest[digits..]
+            .strip_prefix(" stuck for ")
+            .and_then(|s| s.split_once("s!"))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or(0);
+        // `[comm:pid]`: the comm may hold a colon, the pid does not.
+        let task = text
+            .rsplit_once("! [")
+            .and_then(|(_, t)| t.strip_suffix(']'))
+            .and_then(|t| t.rsplit_once(':'))
+            .map(|(comm, _)| comm);
+        Some(Self {
+            at: Stamp::last(&line[..at]),
+            cpu,
+            stuck_s,
+            task,
+            text,
+        })
+    }
+}
+
+/// The global OOM killer's report: from `invoked oom-killer` to `Out of
+/// memory: Killed process`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OomReport<'a> {
+    /// The CPU that ran it (its stack dump's `CPU: N ... Comm:` line).
+    pub(crate) cpu: Option<u16>,
+    /// The task that ran it: `comm/pid`.
+    pub(crate) comm: Option<&'a str>,
+    /// Its pid.
+    pub(crate) pid: Option<u32>,
+    /// How long its task dump took: from `Tasks state` to `oom-kill:`.
+    pub(crate) dump_ns: Option<u64>,
+}
+
+impl<'a> OomReport<'a> {
+    /// The first report in `lines`.
+    pub(crate) fn first(lines: &[&'a str]) -> Option<Self> {
+        let start = lines
+            .iter()
+            .position(|l| l.contains("invoked oom-killer"))?;
+        let mut r = Self {
+            cpu: None,
+            comm: None,
+            pid: None,
+            dump_ns: None,
+        };
+        let mut tasks_at = None;
+        for l in &lines[start..] {
+            if r.cpu.is_none() {
+                if let Some(rest) = l.split_once("] CPU: ").map(|(_, r)| r) {
+                    if rest.contains("Comm: ") {
+                        r.cpu = rest.split(' ').next().and_then(|c| c.parse().ok());
+                        r.pid = field_after(rest, "PID: ").and_then(|p| p.parse().ok());
+                        r.comm = field_after(rest, "Comm: ");
+                    }
+                }
+            }
+            if l.contains("Tasks state (memory values in pages)") {
+                tasks_at = Stamp::first(l);
+            }
+            if let (Some(t), true, None) = (tasks_at, l.contains("oom-kill:constraint="), r.dump_ns)
+            {
+                r.dump_ns = Stamp::first(l).map(|e| e.0.saturating_sub(t.0));
+            }
+            if l.contains("Out of memory: Killed process") {
+                break;
+            }
+        }
+        Some(r)
+    }
+}
+
+/// The word after `key` in `s`.
+fn field_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    s.split_once(key)?.1.split(' ').next()
+}
+
+/// Whether a line is a report of one of the kernel's checkers (on the
+/// debug flavour: KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS,
+/// kmemleak), an Oops or a WARN. The soft lockups are the incident, not a
+/// checker's.
+pub(crate) fn is_checker_report(line: &str) -> bool {
+    const MARKS: [&str; 15] = [
+        "BUG: KASAN",
+        "possible circular locking",
+        "possible recursive locking",
+        "inconsistent lock state",
+        "suspicious RCU usage",
+        "BUG: sleeping function",
+        "BUG: scheduling while atomic",
+        "BUG: unable to handle",
+        "BUG: kernel NULL",
+        "BUG: Bad page",
+        "Unable to handle kernel",
+        "ODEBUG:",
+        "UBSAN:",
+        "Oops",
+        "WARNING: CPU",
+    ];
+    MARKS.iter().any(|m| line.contains(m))
+        || line.match_indices("kmemleak: ").any(|(i, m)| {
+            let rest = &line[i + m.len()..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            digits > 0 && rest[digits..].starts_with(" new suspected")
+        })
+}
+
+/// The text after `stopwatch: `, if the line is one of stopwatch's.
+pub(crate) fn stopwatch_text(line: &str) -> Option<&str> {
+    Some(line.split_once("stopwatch: ")?.1)
+}
+
+/// Whether a line is one of stopwatch's about a `stop_machine()` wait
+/// (warnings, backtraces, notes, the panic dump), not its load and unload
+/// lines.
+pub(crate) fn is_blame_line(line: &str) -> bool {
+    line.match_indices("stopwatch: ").any(|(i, m)| {
+        let t = &line[i + m.len()..];
+        t.starts_with("stop_machine #")
+            || t.starts_with("panic dump")
+            || t.strip_prefix('#').is_some_and(|r| {
+                let d = r.bytes().take_while(u8::is_ascii_digit).count();
+                d > 0 && r[d..].starts_with(' ')
+            })
+            || t.strip_prefix("CPU ").is_some_and(|r| {
+                let d = r.bytes().take_while(u8::is_ascii_digit).count();
+                d > 0 && r[d..].starts_with(" is waiting")
+            })
+    })
+}
+
+/// A number followed by `end` at the start of `s`; the rest.
+fn number<'a, T: core::str::FromStr>(s: &'a str, end: &str) -> Option<(T, &'a str)> {
+    let d = s.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = s[d..].strip_prefix(end)?;
+    Some((s[..d].parse().ok()?, rest))
+}
+
+/// stopwatch's console warning: `stopwatch: #4 CPU 2 has not arrived:
+/// task=stopwatch_hog/2/133 ...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Warning<'a> {
+    /// The line's stamp.
+    pub(crate) at: Option<Stamp>,
+    /// The instance.
+    pub(crate) stop: u32,
+    /// The CPU not arrived.
+    pub(crate) cpu: u16,
+    /// What it runs (`comm/pid`).
+    pub(crate) task: Option<&'a str>,
+}
+
+impl<'a> Warning<'a> {
+    /// The warning `line` is, if it is one.
+    pub(crate) fn parse(line: &'a str) -> Option<Self> {
+        let t = stopwatch_text(line)?.strip_prefix('#')?;
+        let (stop, t) = number(t, " CPU ")?;
+        let (cpu, t) = number(t, " has not arrived: ")?;
+        let task = t.strip_prefix("task=").and_then(|r| r.split(' ').next());
+        Some(Self {
+            at: Stamp::first(line),
+            stop,
+            cpu,
+            task,
+        })
+    }
+}
+
+/// stopwatch's note on a kernel report: `stopwatch: CPU 0 is waiting in
+/// stop_machine #4 (PREPARE, 2.6 s) for CPU 2 (stopwatch_hog/2/133)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Note {
+    /// The CPU waiting (the one the kernel reported).
+    pub(crate) cpu: u16,
+    /// The CPUs it names as waited for; empty for `for no CPU (all have
+    /// arrived)`.
+    pub(crate) waited_for: Vec<u16>,
+    /// Whether every CPU of the list could be read.
+    pub(crate) readable: bool,
+}
+
+impl Note {
+    /// The note `line` is, if it is one.
+    pub(crate) fn parse(line: &str) -> Option<Self> {
+        let t = stopwatch_text(line)?.strip_prefix("CPU ")?;
+        let (cpu, t) = number(t, " is waiting in stop_machine #")?;
+        if t.ends_with(" for no CPU (all have arrived)") {
+            return Some(Self {
+                cpu,
+                waited_for: Vec::new(),
+                readable: true,
+            });
+        }
+        let list = t
+            .rsplit_once(" for CPUs ")
+            .or_else(|| t.rsplit_once(" for CPU "))
+            .map(|(_, l)| l);
+        let mut waited_for = Vec::new();
+        let mut readable = list.is_some();
+        for item in list.unwrap_or("").split(", ") {
+            match item.split(' ').next().and_then(|c| c.parse().ok()) {
+                Some(c) => waited_for.push(c),
+                None => readable = false,
+            }
+        }
+        Some(Self {
+            cpu,
+            waited_for,
+            readable,
+        })
+    }
+}
+
+/// A stack frame: `[ 6.172371]  ? hog::hog_thread+0x1a5/0x264
+/// [stopwatch_hog]`, and arm64's `pc : ` and `lr : ` register lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Frame<'a> {
+    /// `function+0xoff/0xlen`'s function.
+    pub(crate) function: &'a str,
+    /// The module, if any.
+    pub(crate) module: Option<&'a str>,
+    /// Marked `? ` (found on the stack, not in the frame chain).
+    pub(crate) guess: bool,
+    /// A `pc : ` or `lr : ` line, not a stack line.
+    pub(crate) register: bool,
+}
+
+impl<'a> Frame<'a> {
+    /// The frame `line` shows, if any.
+    pub(crate) fn parse(line: &'a str) -> Option<Self> {
+        let (_, after) = line.split_once("] ")?;
+        let (register, rest) = if let Some(r) = after.strip_prefix(' ') {
+            (false, r)
+        } else if let Some(r) = after.strip_prefix("pc : ").or(after.strip_prefix("lr : ")) {
+            (true, r)
+        } else {
+            return None;
+        };
+        let (guess, rest) = match rest.strip_prefix("? ") {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let (symbol, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        let (function, offsets) = symbol.rsplit_once('+')?;
+        let (off, len) = offsets.split_once('/')?;
+        let hex = |s: &str| {
+            s.strip_prefix("0x")
+                .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        if function.is_empty() || !hex(off) || !hex(len) {
+            return None;
+        }
+        let module = rest
+            .strip_prefix('[')
+            .and_then(|m| m.split(']').next())
+            .filter(|m| !m.is_empty());
+        Some(Self {
+            function,
+            module,
+            guess,
+            register,
+        })
+    }
+}
+
+/// Where stopwatch's backtrace of `cpu` is in `lines`: its header line,
+/// then the lines up to the end of the stack: x86's `</TASK>` (its `Call
+/// Trace:` has lines of registers among the frames), or the last frame
+/// line (`[ time]  frame`, two spaces) after arm64's `Call trace:`.
+pub(crate) fn backtrace_range(lines: &[&str], cpu: u16) -> Option<Range<usize>> {
+    let header = |l: &str| {
+        stopwatch_text(l)
+            .and_then(|t| t.strip_prefix('#'))
+            .and_then(|t| number::<u32>(t, " CPU "))
+            .and_then(|(_, t)| number::<u16>(t, " backtrace (IPI"))
+            .is_some_and(|(c, _)| c == cpu)
+    };
+    let start = lines.iter().position(|l| header(l))?;
+    let mut end = start;
+    let mut frames = false;
+    for &l in &lines[start..] {
+        let frame_line = l
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .is_some_and(|(_, r)| r.starts_with("  "));
+        if frames && !frame_line {
+            break;
+        }
+        end += 1;
+        if l.contains("</TASK>") {
+            break;
+        }
+        if l.contains("Call trace:") {
+            frames = true;
+        }
+    }
+    Some(start..end)
+}
+
+/// The lines of stopwatch's backtrace of `cpu` ([`backtrace_range`]).
+pub(crate) fn backtrace<'l, 'a>(lines: &'l [&'a str], cpu: u16) -> &'l [&'a str] {
+    backtrace_range(lines, cpu).map_or(&[], |r| &lines[r])
+}
+
+#[cfg(test)]
+mod tests;
