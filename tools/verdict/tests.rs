@@ -12,7 +12,12 @@ use crate::{
     },
     testing::{begin, rec, MS},
 };
-use alloc::{string::String, vec, vec::Vec};
+use alloc::{
+    string::{String, ToString},
+    vec,
+    vec::Vec,
+};
+use core::fmt::{self, Formatter};
 
 /// Symbols as `sym_<hex>`; pid 91 is `hog`.
 struct Names91;
