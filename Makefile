@@ -11,7 +11,7 @@
 #   make soak       the long soak (load cycles, hotplug, fuzzed controls, ...)
 #   make scale      the incident at 4, 16 and 64 vCPUs on every kernel: a
 #                   table of who was named and what was printed (SCALE_ARGS)
-#   make vmcore     the post-mortem test (host-vmcore) on our 7.3 (KERNEL=)
+#   make vmcore     the post-mortem test (vm-vmcore) on our 7.3 (KERNEL=)
 #                   built with DWARF (the dwarf flavour, a kernel of its
 #                   own): the kernel's own reading of the vmcore, on it
 #   make kernel     fetch, configure and build the test kernel only
@@ -97,7 +97,7 @@ scale: deps
 
 # Not in `make test`: the dwarf kernel is one build more (7 min).
 vmcore: deps
-	@STOPWATCH_FLAVOUR=dwarf STOPWATCH_KERNEL=$${STOPWATCH_KERNEL:-7.3} scripts/test --only host host-vmcore
+	@STOPWATCH_FLAVOUR=dwarf STOPWATCH_KERNEL=$${STOPWATCH_KERNEL:-7.3} scripts/test --only host vm-vmcore
 
 # The kernel's own rustfmt settings, from the cached source tree.
 RUSTFMT = rustfmt --edition 2021 --config-path "$$(scripts/kernel source)/.rustfmt.toml"

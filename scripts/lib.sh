@@ -37,7 +37,7 @@ SW_KERNELS="7.3 6.12 debian-7.3"
 # Debian's rt-amd64 (the module's load and unload, the console's warning
 # and notes, hotplug, lockdown, the reproducer's scenarios, the symbols).
 SW_TEST_IMAGES="debian-7.3:rt-amd64"
-SW_TEST_IMAGE_NAMES="lifecycle console hotplug lockdown host-reproduce host-symbols"
+SW_TEST_IMAGE_NAMES="lifecycle console hotplug lockdown vm-reproduce host-symbols"
 # The flavour of a distribution kernel: which of its images (Debian's
 # amd64, cloud-amd64, rt-amd64); `make DISTRO_FLAVOUR=` sets it.
 SW_DISTRO_FLAVOUR=${STOPWATCH_DISTRO_FLAVOUR:-amd64}

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Guest side of host-deb: install stopwatch's package with (busybox's)
+# Guest side of vm-deb: install stopwatch's package with (busybox's)
 # dpkg, as a user installs it, and load the module by name.
 . /stopwatch/lib.sh
 rel=$(uname -r)

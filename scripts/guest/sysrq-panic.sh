@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Guest side of scripts/tests/host-panic.sh's sysrq scenarios: load
+# Guest side of scripts/tests/vm-panic.sh's sysrq scenarios: load
 # stopwatch with ARGS, then crash the kernel through sysrq. (/init has
 # waited for the boot's clocksource switch, a stop_machine() call that
 # would otherwise be in flight at the panic now and then.)

@@ -1,5 +1,5 @@
 # Checks of a timeline from scripts/reproduce --timeline, for
-# host-timeline.sh: python3 check-trace.py trace TRACE.json CULPRIT WAITERS
+# vm-timeline.sh: python3 check-trace.py trace TRACE.json CULPRIT WAITERS
 # or check-trace.py png IMAGE.png MIN_WIDTH MIN_HEIGHT MIN_INK. Prints one
 # `ok - ...` / `not ok - ...` line per check; exits 1 if any failed.
 import json

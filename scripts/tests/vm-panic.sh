@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Host test: what reaches the serial console when the machine dies. With
+# VM test (from the host, booting guests): what reaches the serial console when the machine dies. With
 # softlockup_panic=1 (scripts/reproduce --panic), stopwatch's warning and
 # the hog's backtrace come before `Kernel panic`, and the panic notifier's
 # dump follows it; for two hog CPU / vCPU-count combinations. A panic from

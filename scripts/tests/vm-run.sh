@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Host test: scripts/vm-run's contract: CPUs, modules and kallsyms in the
+# VM test (from the host, booting guests): scripts/vm-run's contract: CPUs, modules and kallsyms in the
 # guest, the guest command's status passed through, 125 when the kernel
 # dies, 124 on timeout, 2 on bad usage; single-threaded TCG boots.
 set -eu

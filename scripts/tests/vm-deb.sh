@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Host test: `make deb` on a distribution kernel. The package holds
+# VM test (from the host, booting guests): `make deb` on a distribution kernel. The package holds
 # stopwatch.ko under /lib/modules/RELEASE/updates/, depends on the exact
 # kernel image package, runs depmod; installed in the guest booted from
 # that image with dpkg, `modprobe stopwatch` loads it. Signed with

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Host test: stopwatch's history after the crash, from the vmcore. A
+# VM test (from the host, booting guests): stopwatch's history after the crash, from the vmcore. A
 # `scripts/reproduce --panic --vmcore` run keeps the guest's memory at the
 # panic; the host reads every ring from it (scripts/vmcore: drgn for the
 # memory, stopwatch's own reader and analysis for the rest) and its
@@ -135,7 +135,7 @@ rm -f "$dir/run/vmcore"
 # The real incident (6.12's global OOM, a 2 GiB guest) with --panic: the
 # vmcore's stops line names the CPU and task the panic dump names as not
 # arrived (the OOM report's), and holds every record. 9000 processes, as
-# in host-reproduce: with reproduce's default 6000 the task dump was once
+# in vm-reproduce: with reproduce's default 6000 the task dump was once
 # too short for the scene to last until the panic.
 if [ "${STOPWATCH_KERNEL:-7.3}" = 6.12 ]; then
 	set +e

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Host test: a picture of a real incident. scripts/reproduce --timeline
+# VM test (from the host, booting guests): a picture of a real incident. scripts/reproduce --timeline
 # (the hog on CPU 2 of 4 under the storm) writes the dump, the trace and
 # the image; tools/timeline's analysis is the module's (its `stops` lines
 # are the guest's, word for word); the trace parses as JSON and has the

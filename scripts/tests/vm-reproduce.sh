@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Host test: scripts/reproduce replays the seed's lockup and stopwatch
+# VM test (from the host, booting guests): scripts/reproduce replays the seed's lockup and stopwatch
 # explains it, in its files and on the console (warning, backtrace, a note
 # after each of the kernel's reports), for three hog CPU / vCPU-count
 # combinations (up to 16 vCPUs), does not blame stop_machine for a hog
