@@ -201,8 +201,7 @@ impl Drop for Lines {
 /// with its own backtrace. Only if there is no such CPU, or it does not
 /// answer within `FALLBACK_NS` (its interrupts are off), does a waiting
 /// CPU print it.
-#[no_mangle]
-pub(crate) extern "C" fn stopwatch_console_warning(fallback: bool) {
+pub(crate) fn warning(fallback: bool) {
     let Some(rec) = recorder() else {
         return;
     };
@@ -311,30 +310,18 @@ fn print_warning(
     }
 }
 
-/// An IPI from [`stopwatch_console_warning`], on the CPU it was sent to,
+/// An IPI from [`warning`], on the CPU it was sent to,
 /// in hard interrupt context with the printk CPU lock held: `comm` and
 /// `pid` are of the task it interrupted. Prints the warning if it was
 /// handed here, then the backtrace header; returns whether to dump the
 /// stack.
-///
-/// # Safety
-///
-/// `comm` must point to `COMM_LEN` bytes holding a NUL-terminated task
-/// name, valid for the call.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn stopwatch_console_backtrace(
-    cpu: u32,
-    comm: *const Comm,
-    pid: u32,
-) -> bool {
+pub(crate) fn backtrace(cpu: u32, comm: &Comm, pid: u32) -> bool {
     let Some(rec) = recorder() else {
         return false;
     };
     let Some(req) = rec.console.requests.get(cpu as usize) else {
         return false;
     };
-    // SAFETY: guaranteed by the caller (a copy of `current->comm`).
-    let comm = unsafe { &*comm };
     let stop = req.stop.load(Acquire);
     let late = Ms(services::now_ns().saturating_sub(req.sent_ns.load(Relaxed)));
     let cpus = rec.live_cpus();
@@ -358,8 +345,7 @@ pub(crate) unsafe extern "C" fn stopwatch_console_backtrace(
 }
 
 /// The note `irq_work`, on the CPU the kernel just reported.
-#[no_mangle]
-pub(crate) extern "C" fn stopwatch_console_note(cpu: u32) {
+pub(crate) fn note(cpu: u32) {
     let Some(rec) = recorder() else {
         return;
     };
@@ -390,8 +376,7 @@ impl Names for RawNames<'_> {
 /// The panic notifier, on the panicking CPU `cpu` (`nmi`: in NMI
 /// context): the other CPUs are stopped or about to be; nothing here
 /// allocates, locks or sleeps.
-#[no_mangle]
-pub(crate) extern "C" fn stopwatch_console_panic(cpu: u32, nmi: bool) {
+pub(crate) fn panic(cpu: u32, nmi: bool) {
     crate::recorder::vmcore::stamp_panic(cpu);
     let Some(rec) = recorder() else {
         return;

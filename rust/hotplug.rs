@@ -58,8 +58,7 @@ impl Drop for Hotplug {
 }
 
 /// CPU `cpu` is coming up (process context, may sleep).
-#[no_mangle]
-pub(crate) extern "C" fn stopwatch_cpu_prepare(cpu: u32) {
+pub(crate) fn cpu_prepare(cpu: u32) {
     // SAFETY: by the `Hotplug` invariants a non-null `HOTPLUG` is a live
     // recorder while the callback is registered.
     if let Some(rec) = unsafe { HOTPLUG.load(Acquire).as_ref() } {

@@ -83,7 +83,7 @@ const fn touch(symbol: &'static CStr, source: TouchSource) -> ProbeSpec {
 /// giving the probe a post handler keeps the kprobe core from optimising
 /// it. It costs a trap per spin, on CPUs that are only waiting; what the
 /// handler adds to a spin that sees the state it saw is a few loads
-/// ([`stopwatch_spin_hit`]).
+/// ([`spin_hit`]).
 const fn spin(symbol: &'static CStr) -> ProbeSpec {
     ProbeSpec {
         symbol,
@@ -165,25 +165,18 @@ const MISSING_SYMBOL: &CStr = c"stopwatch_test_no_such_symbol";
 /// The recorder the handlers feed; null while no probe is registered.
 static RECORDER: AtomicPtr<Recorder> = AtomicPtr::new(core::ptr::null_mut());
 
-/// Called by the C seam for every hit of probe `index`.
-///
-/// # Safety
-///
-/// `hit` points to a valid [`Hit`] that nothing else uses for the duration
-/// of the call; called from a probe handler (preemption disabled).
-#[no_mangle]
-pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
+/// Every hit of probe `index` (`crate::entries::stopwatch_probe_hit`),
+/// from a probe handler (preemption disabled).
+#[inline(always)]
+pub(crate) fn probe_hit(index: u32, hit: &mut Hit) {
     let recorder = RECORDER.load(Acquire);
-    if recorder.is_null() || hit.is_null() {
+    if recorder.is_null() {
         return;
     }
     // SAFETY: `RECORDER` is set by `Probes::register` before any probe is
     // registered and cleared only after all are unregistered, so the
     // recorder outlives every handler.
     let recorder = unsafe { &*recorder };
-    // SAFETY: guaranteed by the caller; the C handler owns the hit on its
-    // stack and lends it to us for the call.
-    let hit = unsafe { &mut *hit };
     let Some(spec) = PROBES.get(index as usize) else {
         return;
     };
@@ -219,36 +212,18 @@ pub(crate) unsafe extern "C" fn stopwatch_probe_hit(index: u32, hit: *mut Hit) {
     }
 }
 
-/// Called by the C seam for every hit of a [`ProbeKind::Touch`] probe,
-/// instead of filling in a [`Hit`]: a touch that repeats this CPU's latest
-/// one (`CpuLive::repeats_touch`: same caller, same jiffy) is counted and that is all it costs (no
-/// clock read, no `Hit`); the others go on to [`stopwatch_probe_hit`] as
-/// any entry hit would. Returns 0, the pre-handler's return value ("regs
-/// unchanged"): returning after the slow path's call, rather than ending
-/// in it, lets the compiler keep the frame setup off the repeat path.
+/// Every hit of a [`ProbeKind::Touch`] probe
+/// (`crate::entries::stopwatch_touch_hit`), instead of filling in a
+/// [`Hit`]: a touch that repeats this CPU's latest one
+/// (`CpuLive::repeats_touch`: same caller, same jiffy) is counted and that
+/// is all it costs (no clock read, no `Hit`); the others go on to
+/// [`probe_hit`] as any entry hit would.
 ///
 /// This is what stopwatch adds to a `touch_softlockup_watchdog()` call in
 /// a loop (`make bench`): a per-CPU pointer, jiffies and the return
 /// address in the seam, two compares and two counters here.
-///
-/// # Safety
-///
-/// `live` is the state the seam was given for the current CPU
-/// (`seam::set_cpu_live`), or [`SINK_LIVE`]; `index` is the probe's slot;
-/// called from a probe handler (preemption disabled) on entry to a
-/// function with no arguments.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn stopwatch_touch_hit(
-    index: usize,
-    caller: u64,
-    jiffies: u64,
-    live: *const core::ffi::c_void,
-) -> i32 {
-    // SAFETY: guaranteed by the caller: `Probes::register` gives the seam
-    // pointers into the recorder's `cpus`, which outlives every probe, and
-    // takes them back (for `SINK_LIVE`, which lives forever) only after
-    // every probe is unregistered.
-    let live = unsafe { &*live.cast::<CpuLive>() };
+#[inline(always)]
+pub(crate) fn touch_hit(index: usize, caller: u64, jiffies: u64, live: &CpuLive) {
     // Slots are below MAX_PROBES (a power of two): the mask only spares a
     // bounds check.
     let slot = index % MAX_PROBES;
@@ -257,7 +232,6 @@ pub(crate) unsafe extern "C" fn stopwatch_touch_hit(
     } else {
         touch_in_full(slot as u32, caller, jiffies);
     }
-    0
 }
 
 /// The live state the seam's per-CPU pointers start as and return to while
@@ -274,40 +248,27 @@ static SINK_LIVE: CpuLive = CpuLive::new();
 #[inline(never)]
 fn touch_in_full(index: u32, caller: u64, jiffies: u64) {
     let mut hit = Hit::at_entry(jiffies, caller);
-    // SAFETY: `hit` is ours for the call; we run in the touch probe's
-    // handler (see `stopwatch_touch_hit`).
-    unsafe { stopwatch_probe_hit(index, &mut hit) };
+    probe_hit(index, &mut hit);
 }
 
-/// Called by the C seam for every hit of the [`ProbeKind::Spin`] probe,
-/// once per spin of every CPU in `multi_cpu_stop()`, instead of filling in
-/// a [`Hit`]: a spin with nothing to record or check ([`Spin::of`]) is
-/// counted and that is all it costs; the others make their hit and go to
-/// [`Recorder::on_cpu_spin`]. Returns 0, as [`stopwatch_touch_hit`] does.
+/// Every hit of the [`ProbeKind::Spin`] probe
+/// (`crate::entries::stopwatch_spin_hit`), once per spin of every CPU in
+/// `multi_cpu_stop()`, instead of filling in a [`Hit`]: a spin with
+/// nothing to record or check ([`Spin::of`]) is counted and that is all it
+/// costs; the others make their hit and go to [`Recorder::on_cpu_spin`].
+/// `mask` is the `cpumask` argument of the `stop_machine_yield()` call
+/// being entered.
 ///
 /// This is what stopwatch adds to most spins of a `stop_machine()` (`make
 /// bench`): a per-CPU pointer, the argument and jiffies in the seam, the
 /// loads of [`Spin::of`] and a counter here.
-///
-/// # Safety
-///
-/// As for [`stopwatch_touch_hit`]; `mask` is the `cpumask` argument of
-/// the `stop_machine_yield()` call being entered.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn stopwatch_spin_hit(
-    index: usize,
-    mask: u64,
-    jiffies: u64,
-    live: *const core::ffi::c_void,
-) -> i32 {
-    // SAFETY: as in `stopwatch_touch_hit`.
-    let live = unsafe { &*live.cast::<CpuLive>() };
+#[inline(always)]
+pub(crate) fn spin_hit(index: usize, mask: u64, jiffies: u64, live: &CpuLive) {
     let slot = index % MAX_PROBES;
     match Spin::of(live, mask, jiffies) {
         None => live.count_hit(slot),
         Some(spin) => spin_in_full(slot as u32, mask, jiffies, spin),
     }
-    0
 }
 
 /// A spin with something to record or check: its hit, counted and handed
@@ -319,7 +280,7 @@ fn spin_in_full(index: u32, mask: u64, jiffies: u64, spin: Spin) {
     if recorder.is_null() {
         return;
     }
-    // SAFETY: as in `stopwatch_probe_hit`.
+    // SAFETY: as in `probe_hit`.
     let recorder = unsafe { &*recorder };
     let mut hit = Hit::at_entry(jiffies, 0);
     hit.args[0] = mask;

@@ -214,7 +214,7 @@ pin_layout!(MultiStop, abi::MULTI_STOP_VIEW, {
 });
 
 /// Registers probe slot `index` on `symbol`, placed as `kind` says. Hits
-/// arrive in `crate::probes::stopwatch_probe_hit` (those of a
+/// arrive in `crate::entries::stopwatch_probe_hit` (those of a
 /// [`ProbeKind::Touch`] probe first in `stopwatch_touch_hit`).
 ///
 /// `symbol` must stay alive while the probe is registered: taking a
@@ -342,7 +342,7 @@ pub(crate) fn queue_note() {
 }
 
 /// Sends `cpu` an IPI that arrives in
-/// `crate::console::stopwatch_console_backtrace` on that CPU (and dumps its
+/// `crate::entries::stopwatch_console_backtrace` on that CPU (and dumps its
 /// stack if that says so). `EBUSY` if the previous one has not run yet.
 /// Not from NMI context (an int3 probe handler is one).
 pub(crate) fn send_backtrace(cpu: u32) -> Result {

@@ -18,6 +18,7 @@ use crate::hot::Relaxed;
 use kernel::prelude::*;
 
 mod console;
+mod entries;
 mod hot;
 mod hotplug;
 mod lists;

@@ -138,18 +138,20 @@ void stopwatch_console_stop(void);
 int stopwatch_hotplug_start(void);
 void stopwatch_hotplug_stop(void);
 
-/* Implemented in Rust (probes.rs); called from probe context. */
+/*
+ * Implemented in Rust, all in rust/entries.rs (the module's only entry
+ * points from C). The hits, called from probe context:
+ */
 void stopwatch_probe_hit(u32 index, struct sw_hit *hit);
 int stopwatch_touch_hit(unsigned long index, u64 caller, u64 jiffies, const void *live);
 int stopwatch_spin_hit(unsigned long index, u64 mask, u64 jiffies, const void *live);
-/* Implemented in Rust (console.rs): the irq_works, the backtrace IPI and
- * the panic notifier. */
+/* The console: the irq_works, the backtrace IPI and the panic notifier. */
 void stopwatch_console_warning(bool fallback);
 void stopwatch_console_note(u32 cpu);
 /* `comm`: 16 bytes, NUL-terminated. */
 bool stopwatch_console_backtrace(u32 cpu, const char *comm, u32 pid);
 void stopwatch_console_panic(u32 cpu, bool nmi);
-/* Implemented in Rust (hotplug.rs): CPU `cpu` is coming up. */
+/* Hotplug: CPU `cpu` is coming up. */
 void stopwatch_cpu_prepare(u32 cpu);
 
 #endif

@@ -175,11 +175,11 @@ const LAYOUTS: &[Layout] = &[HIT, PARAMS, MULTI_STOP_VIEW];
 #[repr(u32)]
 pub(crate) enum ProbeKind {
     /// An entry kprobe: each hit is filled in and goes to
-    /// `probes::stopwatch_probe_hit`.
+    /// `entries::stopwatch_probe_hit`.
     Entry = constant("SW_PROBE_ENTRY") as u32,
     /// An int3 kprobe on `stop_machine_yield()`, whose handler no
     /// interrupt can land in (see `probes::spin`): the handler first hands
-    /// `probes::stopwatch_spin_hit` the CPU's live state, the `cpumask`
+    /// `entries::stopwatch_spin_hit` the CPU's live state, the `cpumask`
     /// argument and jiffies, without filling in a `Hit`; a spin with
     /// nothing to record or check is only counted.
     Spin = constant("SW_PROBE_SPIN") as u32,
@@ -187,7 +187,7 @@ pub(crate) enum ProbeKind {
     /// the return of the same call (`phase` 1), always paired.
     Paired = constant("SW_PROBE_PAIRED") as u32,
     /// An entry kprobe on a watchdog touch function: the handler first
-    /// hands `probes::stopwatch_touch_hit` the CPU's live state, jiffies
+    /// hands `entries::stopwatch_touch_hit` the CPU's live state, jiffies
     /// and the caller, without filling in a `Hit` (the touch functions
     /// take no arguments); a touch that repeats the CPU's latest one is
     /// only counted.

@@ -130,7 +130,7 @@ impl Recorder {
     /// same caller, same jiffy) only counts as coalesced: no
     /// clock read, and the live touch time stays that of the first one (at
     /// most one jiffy old). The plain, sched and sync touch probes ask that
-    /// before a [`Hit`] is even filled (`crate::probes::stopwatch_touch_hit`);
+    /// before a [`Hit`] is even filled (`crate::probes::touch_hit`);
     /// asking again here keeps this function right on its own. Otherwise
     /// the clock is read, the live state updated, and a record written
     /// unless the same caller was recorded less than [`TOUCH_RECORD_GAP_NS`]
