@@ -10,21 +10,20 @@
 
 pub(crate) mod handlers;
 mod open;
+mod read;
 mod rings;
 pub(crate) mod vmcore;
 
 use crate::{
     hot::{Acquire, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Relaxed, Release},
-    lists::Kernel,
     logic::{
         analysis::{self, Blame},
         comm::{self, Comm, CommCache, CommSlot},
         demangle::Demangled,
         diagnosis::{Instance, LiveCpus},
         live::CpuLive,
-        merge::Merge,
         record::{Event, Record},
-        ring::{self, RingCounts},
+        ring,
         text::Names,
         vmcore::{address_of, Descriptor},
     },
@@ -33,6 +32,7 @@ use crate::{
 use core::fmt::{self, Display, Formatter};
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 use open::{OpenStops, OPEN_STOPS};
+pub(crate) use read::RingReader;
 use rings::RingSet;
 
 /// Slots of the pid -> comm cache.
@@ -41,16 +41,6 @@ const COMM_SLOTS: usize = 512;
 /// Filling the rings for a test (`test_fill`, at load) yields the CPU
 /// after this many records per CPU.
 const YIELD_EVERY: u32 = 256;
-
-/// Where a reader of every ring is ([`Recorder::reader`]).
-pub(crate) struct RingReader {
-    /// The cursors.
-    merge: Merge<Kernel>,
-    /// The [`RingSet::generation`] it reads.
-    generation: u64,
-    /// Of `merge.torn()`, what is already added to [`Recorder::torn`].
-    torn_counted: u64,
-}
 
 /// What the recorder holds in memory ([`Recorder::memory`]).
 pub(crate) struct Memory {
@@ -333,43 +323,6 @@ impl Recorder {
         self.open_instances().find(|i| i.stop == stop)
     }
 
-    /// Hands the newest `n` records of `cpu` to `each`, oldest first,
-    /// without `ring_lock` and without allocating: for the panic dump only.
-    pub(crate) fn newest_records(&self, cpu: usize, n: usize, mut each: impl FnMut(&Record)) {
-        let rings = self.rings.load(Acquire);
-        // SAFETY: by the type invariants `rings` is live until a resize has
-        // waited for a grace period after replacing it. `panic()` disables
-        // interrupts on its CPU before it calls the notifiers, so no grace
-        // period can end while the dump reads (whether or not the other
-        // CPUs could be stopped).
-        let rings = unsafe { &*rings };
-        let Some(ring) = rings.get(cpu) else {
-            return;
-        };
-        ring.newest(n, |words| {
-            if let Ok(rec) = Record::decode(words) {
-                each(&rec);
-            }
-        });
-    }
-
-    /// How many records every ring holds, summed, and how many rings,
-    /// without `ring_lock`: for the panic dump only (as
-    /// [`Recorder::newest_records`]), so that a vmcore's reader can be
-    /// checked against it.
-    pub(crate) fn held_at_panic(&self) -> Held {
-        let rings = self.rings.load(Acquire);
-        // SAFETY: as in `newest_records`: a panic keeps the set alive.
-        let rings = unsafe { &*rings };
-        let mut held = Held::default();
-        for (_, ring) in rings.iter() {
-            let r = ring.held();
-            held.records += r.end - r.start;
-            held.rings += 1;
-        }
-        held
-    }
-
     /// Watchdog touches `live`'s CPU has made since load.
     #[inline(always)]
     pub(crate) fn touches(&self, live: &CpuLive) -> u64 {
@@ -379,51 +332,6 @@ impl Recorder {
     /// Name of `pid` if known.
     pub(crate) fn comm_of(&self, pid: u32) -> Option<Comm> {
         self.comms.lookup(pid)
-    }
-
-    /// A reader of every record the rings hold now, in time order, read in
-    /// place (`logic::merge`): memory for one cursor per CPU.
-    pub(crate) fn reader(&self) -> Result<RingReader> {
-        let _guard = self.ring_lock.lock();
-        // SAFETY: `ring_lock` is held, so no resize frees the set meanwhile.
-        let rings = unsafe { &*self.rings.load(Acquire) };
-        Ok(RingReader {
-            merge: Merge::new(rings).map_err(|_| ENOMEM)?,
-            generation: rings.generation,
-            torn_counted: 0,
-        })
-    }
-
-    /// The next record of `reader`, or `None` at its end, or if the rings
-    /// were resized since it began (their records are gone). Records it
-    /// had to skip, overwritten before their turn, are added to `torn`.
-    pub(crate) fn read_next(&self, reader: &mut RingReader) -> Option<Record> {
-        let _guard = self.ring_lock.lock();
-        // SAFETY: `ring_lock` is held, so no resize frees the set meanwhile.
-        let rings = unsafe { &*self.rings.load(Acquire) };
-        if rings.generation != reader.generation {
-            return None;
-        }
-        let next = reader.merge.next(rings);
-        let torn = reader.merge.torn();
-        self.torn.fetch_add(torn - reader.torn_counted, Relaxed);
-        reader.torn_counted = torn;
-        next
-    }
-
-    /// Hands every record the rings hold now to `each`, in time order,
-    /// read in place; yields the CPU whenever it has kept it for
-    /// [`services::HOLD_NS`] (each record costs a look at every CPU's
-    /// ring: a count of records would hold the CPU 16 times as long at 64
-    /// CPUs as at 4; measured, 26.9 ms for 256 records at 64 under TCG).
-    pub(crate) fn for_each_record(&self, mut each: impl FnMut(&Record) -> Result) -> Result {
-        let mut reader = self.reader()?;
-        let mut cpu = services::Yielder::new();
-        while let Some(rec) = self.read_next(&mut reader) {
-            each(&rec)?;
-            cpu.yield_if_due();
-        }
-        Ok(())
     }
 
     /// Fills every CPU's ring with `per_cpu` synthetic records (watchdog
@@ -439,7 +347,9 @@ impl Recorder {
             for (cpu, ring) in rings.iter() {
                 let event = match i % 2 {
                     0 => Event::WatchdogWork,
-                    _ => Event::WatchdogCheck { touch_age_ns: 1000 },
+                    _ => Event::WatchdogCheck {
+                        touch_age_ns: Some(1000),
+                    },
                 };
                 let rec = Record {
                     ts_ns: now + u64::from(i) * 1000,
@@ -453,18 +363,6 @@ impl Recorder {
                 services::cond_resched();
             }
         }
-    }
-
-    /// Per-CPU ring counters, by CPU id (`None`: the CPU has no ring).
-    pub(crate) fn ring_counts(&self) -> Result<KVec<Option<RingCounts>>> {
-        let _guard = self.ring_lock.lock();
-        // SAFETY: `ring_lock` is held, so no resize frees the set.
-        let rings = unsafe { &*self.rings.load(Acquire) };
-        let mut out = KVec::with_capacity(self.cpus.len(), GFP_KERNEL)?;
-        for cpu in 0..self.cpus.len() {
-            out.push(rings.get(cpu).map(|r| r.counts()), GFP_KERNEL)?;
-        }
-        Ok(out)
     }
 
     /// Forgets every record (live state stays).

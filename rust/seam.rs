@@ -301,10 +301,13 @@ impl MultiStopPtr {
         out
     }
 
-    /// Reads `state` only, fault-safe: `u32::MAX` if unreadable.
-    pub(crate) fn state(self) -> u32 {
+    /// Reads `state` only, fault-safe: `None` if unreadable (the seam
+    /// returns all ones then, a value no state has).
+    #[inline(always)]
+    pub(crate) fn state(self) -> Option<u32> {
         // SAFETY: as in `read`.
-        unsafe { ffi::stopwatch_read_multi_stop_state(self.0 as *const _) }
+        let raw = unsafe { ffi::stopwatch_read_multi_stop_state(self.0 as *const _) };
+        (raw != u32::MAX).then_some(raw)
     }
 }
 

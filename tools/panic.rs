@@ -61,6 +61,15 @@ struct Culprit<'a> {
     hog_task: String,
 }
 
+/// Where the panic dump is on the console: its first and last lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DumpLines {
+    /// `stopwatch: panic dump: `.
+    start: usize,
+    /// `stopwatch: end of panic dump`.
+    end: usize,
+}
+
 /// The verdict of a panic run.
 pub(crate) struct PanicVerdict<'s, 'a> {
     sc: &'s Scenario<'s>,
@@ -72,7 +81,7 @@ pub(crate) struct PanicVerdict<'s, 'a> {
     warning_at: Option<usize>,
     backtrace_at: Option<usize>,
     frame_at: Option<usize>,
-    dump: Option<(usize, usize)>,
+    dump: Option<DumpLines>,
     dump_names_culprit: bool,
     vmcore: Option<Vmcore<'a>>,
 }
@@ -155,11 +164,11 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
             _ => backtrace_at,
         };
         let dump = match (dump_at, dump_end_at) {
-            (Some(a), Some(b)) if a < b => Some((a, b)),
+            (Some(start), Some(end)) if start < end => Some(DumpLines { start, end }),
             _ => None,
         };
         let dump_names_culprit =
-            dump.is_some_and(|(a, b)| lines[a..=b].iter().any(|l| names_culprit(l)));
+            dump.is_some_and(|d| lines[d.start..=d.end].iter().any(|l| names_culprit(l)));
         Self {
             sc,
             console,

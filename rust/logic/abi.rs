@@ -16,7 +16,7 @@
 //! match, the host test `c_header_states_the_same_layouts` below, which
 //! reads the header. (`struct sw_file` of the services, which the samples
 //! share without this module, is pinned the same way in `services.h` and
-//! `services.rs`, and compared by `services_pin_the_same_file_layout`.)
+//! `services/debugfs.rs`, and compared by `services_pin_the_same_file_layout`.)
 
 // In the module, the tables are read only by the const assertions of
 // `pin_layout!` (which rustc 1.85, Debian's, does not count as uses, and
@@ -309,7 +309,7 @@ mod tests {
         assert_eq!(consts, CONSTS);
     }
 
-    /// `struct sw_file` (services.h) and `SwFile` (services.rs, which the
+    /// `struct sw_file` (services.h) and `SwFile` (services/debugfs.rs, which the
     /// samples build without this module) pin the same offsets.
     #[test]
     fn services_pin_the_same_file_layout() {
@@ -319,7 +319,7 @@ mod tests {
             .filter(|f| f[0] == "struct sw_file")
             .map(|f| (f[1].to_string(), f[2].parse().unwrap()))
             .collect();
-        let rust = include_str!("../services.rs");
+        let rust = include_str!("../services/debugfs.rs");
         let pinned: Vec<(String, usize)> = rust
             .lines()
             .filter_map(|l| l.trim().strip_prefix("file_field!("))

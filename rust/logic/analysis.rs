@@ -15,6 +15,9 @@ pub(crate) use cpu::{BlockedIn, CpuInStop, OtherStop};
 pub(crate) use summary::{
     id_after, Blame, BlameOrder, Caller, Culprit, Ended, Late, StopSummary, Warning,
 };
+// The timeline's longest wait.
+#[cfg(not(CONFIG_RUST))]
+pub(crate) use summary::Wait;
 
 use super::{
     record::{Event, Record, StopState},

@@ -127,8 +127,8 @@ pub(crate) enum Event {
     /// it interrupted.
     WatchdogCheck {
         /// Nanoseconds since the last touch or watchdog work on this CPU
-        /// ([`u64::MAX`] if none seen yet).
-        touch_age_ns: u64,
+        /// (`None`: none seen yet).
+        touch_age_ns: Option<u64>,
     },
     /// `stop_machine_cpuslocked()` was entered (on the calling CPU).
     StopBegin {
@@ -188,12 +188,19 @@ pub(crate) enum Event {
     EarlyWarning {
         /// Instance id.
         stop: u32,
-        /// The first CPU that has not arrived.
-        culprit: u32,
+        /// The first CPU that has not arrived (`None`: none was found).
+        culprit: Option<u32>,
         /// Nanoseconds this CPU has waited so far.
         waited_ns: u64,
     },
 }
+
+/// How an absent optional field is encoded: all ones (a value no field
+/// reaches: no touch age of 584 years, no CPU 4294967295). Only
+/// [`Event::encode`] and [`Event::decode`] see it.
+const NONE_64: u64 = u64::MAX;
+/// As [`NONE_64`], for a 32-bit field.
+const NONE_32: u32 = u32::MAX;
 
 /// Kind numbers; stable within a [`FORMAT_VERSION`].
 mod kind {
@@ -242,7 +249,7 @@ impl Event {
         match *self {
             Self::Touch { source, caller } => (caller, u64::from(source as u8)),
             Self::WatchdogWork => (0, 0),
-            Self::WatchdogCheck { touch_age_ns } => (touch_age_ns, 0),
+            Self::WatchdogCheck { touch_age_ns } => (touch_age_ns.unwrap_or(NONE_64), 0),
             Self::StopBegin {
                 stop,
                 nr_cpus,
@@ -262,7 +269,7 @@ impl Event {
                 stop,
                 culprit,
                 waited_ns,
-            } => (waited_ns, pack(stop, culprit)),
+            } => (waited_ns, pack(stop, culprit.unwrap_or(NONE_32))),
             Self::OtherStop { key, threads, func } => (func, pack(key, u32::from(threads))),
             Self::OtherState { key, state } => (u64::from(state as u8), pack(key, 0)),
         }
@@ -277,7 +284,9 @@ impl Event {
                 caller: arg0,
             },
             kind::WATCHDOG_WORK => Self::WatchdogWork,
-            kind::WATCHDOG_CHECK => Self::WatchdogCheck { touch_age_ns: arg0 },
+            kind::WATCHDOG_CHECK => Self::WatchdogCheck {
+                touch_age_ns: (arg0 != NONE_64).then_some(arg0),
+            },
             kind::STOP_BEGIN => Self::StopBegin {
                 stop: lo,
                 nr_cpus: hi as u16,
@@ -295,7 +304,7 @@ impl Event {
             },
             kind::EARLY_WARNING => Self::EarlyWarning {
                 stop: lo,
-                culprit: hi,
+                culprit: (hi != NONE_32).then_some(hi),
                 waited_ns: arg0,
             },
             kind::OTHER_STOP => Self::OtherStop {
@@ -369,7 +378,7 @@ mod tests {
     use super::*;
 
     /// One event of every kind, with fields at their extremes.
-    fn samples() -> [Event; 12] {
+    fn samples() -> [Event; 14] {
         [
             Event::Touch {
                 source: TouchSource::Plain,
@@ -380,8 +389,9 @@ mod tests {
                 caller: 0,
             },
             Event::WatchdogWork,
+            Event::WatchdogCheck { touch_age_ns: None },
             Event::WatchdogCheck {
-                touch_age_ns: u64::MAX,
+                touch_age_ns: Some(u64::MAX - 1),
             },
             Event::StopBegin {
                 stop: u32::MAX,
@@ -410,7 +420,12 @@ mod tests {
             },
             Event::EarlyWarning {
                 stop: 12,
-                culprit: 2,
+                culprit: Some(2),
+                waited_ns: 1_000_000_001,
+            },
+            Event::EarlyWarning {
+                stop: 12,
+                culprit: None,
                 waited_ns: 1_000_000_001,
             },
             Event::OtherStop {

@@ -66,7 +66,7 @@ impl Spin {
         // at compile time there), so no spin reads what such a call left.
         // `state()` reads it fault-safe all the same.
         let msdata = unsafe { MultiStopPtr::new(addr) };
-        let raw = msdata.state();
+        let raw = msdata.state()?;
         let state = StopState::from_raw(u64::from(raw))?;
         if raw != live.stop_state.load(Relaxed) {
             return Some(Self::Moved { raw });
@@ -181,11 +181,7 @@ impl Recorder {
     /// `watchdog_timer_fn()`: the periodic check.
     pub(crate) fn on_watchdog_check(&self, live: &CpuLive, hit: &Hit) {
         let refreshed = live.touch_ns.load(Relaxed).max(live.work_ns.load(Relaxed));
-        let touch_age_ns = if refreshed == 0 {
-            u64::MAX
-        } else {
-            hit.ts_ns.saturating_sub(refreshed)
-        };
+        let touch_age_ns = (refreshed != 0).then(|| hit.ts_ns.saturating_sub(refreshed));
         let prev = live.check_ns.load(Relaxed);
         if prev != 0 {
             let interval = hit.ts_ns.saturating_sub(prev);
@@ -216,7 +212,8 @@ impl Recorder {
     /// slot and start travel to the return in the call's kretprobe scratch.
     pub(crate) fn on_stop_begin(&self, live: &CpuLive, hit: &mut Hit) {
         let mut id = self.next_stop.fetch_add(1, Relaxed).wrapping_add(1);
-        if id == 0 || id == u32::MAX {
+        // 0: no instance; FILLING: a slot being claimed.
+        if id == 0 || id == super::open::FILLING {
             id = 1;
         }
         let nr_cpus = services::num_online_cpus();
@@ -292,10 +289,10 @@ impl Recorder {
         // instance (`stop_two_cpus()`) can only be checked in part: its
         // states are read once an instance has verified the layout.
         let matched = self.open.by_stack(msdata.addr(), self.thread_size);
-        let stop = matched.map_or(0, |(id, _)| id);
+        let stop = matched.as_ref().map_or(0, |m| m.stop);
         let layout_ok = match matched {
-            Some((_, expected)) => {
-                let ok = layout::check(&ms.seen(), Some(&expected)).is_ok();
+            Some(m) => {
+                let ok = layout::check(&ms.seen(), Some(&m.expected)).is_ok();
                 if ok {
                     self.layout_verified.store(true, Relaxed);
                 } else {
@@ -424,7 +421,7 @@ impl Recorder {
         }
         .missing_cpus(stop)
         .next()
-        .map_or(u32::MAX, |cpu| cpu as u32);
+        .map(|cpu| cpu as u32);
         self.emit(
             hit,
             live,

@@ -33,9 +33,28 @@ pub(crate) struct Entry {
     pub(crate) active_cpus: u64,
 }
 
+/// A slot's id when it holds no call.
+const FREE: u32 = 0;
+/// A slot's id while its entry handler fills it in: never an instance's
+/// id (`Recorder::on_stop_begin` skips it, and [`FREE`]).
+pub(crate) const FILLING: u32 = u32::MAX;
+
+/// Whether a slot's id is an instance's (not [`FREE`], not [`FILLING`]).
+fn holds(id: u32) -> bool {
+    id != FREE && id != FILLING
+}
+
+/// The call a `msdata` belongs to ([`OpenStops::by_stack`]).
+pub(crate) struct OpenCall {
+    /// Its instance.
+    pub(crate) stop: u32,
+    /// What its entry said.
+    pub(crate) expected: Expected,
+}
+
 /// One call between its entry and return.
 struct Slot {
-    /// Instance id; 0 when free, [`u32::MAX`] while being filled.
+    /// Instance id; [`FREE`], or [`FILLING`] while being filled.
     id: AtomicU32,
     /// See [`Entry::stack`].
     stack: AtomicU64,
@@ -88,13 +107,13 @@ impl OpenStops {
         )
     }
 
-    /// Claims a free slot for `entry` (whose id is neither 0 nor
-    /// [`u32::MAX`]); its index, or `None` if all are taken.
+    /// Claims a free slot for `entry` (whose id is neither [`FREE`] nor
+    /// [`FILLING`]); its index, or `None` if all are taken.
     pub(crate) fn claim(&self, entry: &Entry) -> Option<usize> {
-        let i = self
-            .0
-            .iter()
-            .position(|s| s.id.compare_exchange(0, u32::MAX, Acquire, Relaxed).is_ok())?;
+        let i = self.0.iter().position(|s| {
+            s.id.compare_exchange(FREE, FILLING, Acquire, Relaxed)
+                .is_ok()
+        })?;
         let slot = &self.0[i];
         let inst = &entry.instance;
         slot.stack.store(entry.stack, Relaxed);
@@ -113,30 +132,27 @@ impl OpenStops {
     /// return of the call that claimed it frees it).
     pub(crate) fn release(&self, index: usize, stop: u32) {
         if let Some(slot) = self.0.get(index) {
-            let _ = slot.id.compare_exchange(stop, 0, Release, Relaxed);
+            let _ = slot.id.compare_exchange(stop, FREE, Release, Relaxed);
         }
     }
 
     /// The instance whose caller's stack holds `msdata` (a task's stack
     /// holds at most one call in flight, so this is unambiguous and does
     /// not depend on the layout of `msdata`), with what its entry said.
-    pub(crate) fn by_stack(&self, msdata: u64, thread_size: u64) -> Option<(u32, Expected)> {
+    pub(crate) fn by_stack(&self, msdata: u64, thread_size: u64) -> Option<OpenCall> {
         self.0.iter().find_map(|slot| {
             let id = slot.id.load(Acquire);
             let stack = slot.stack.load(Relaxed);
-            (id != 0
-                && id != u32::MAX
-                && (stack..stack.saturating_add(thread_size)).contains(&msdata))
-            .then(|| {
-                (
-                    id,
-                    Expected {
+            (holds(id) && (stack..stack.saturating_add(thread_size)).contains(&msdata)).then(|| {
+                OpenCall {
+                    stop: id,
+                    expected: Expected {
                         func: slot.func.load(Relaxed),
                         data: slot.data.load(Relaxed),
                         nr_cpus: slot.nr_cpus.load(Relaxed),
                         active_cpus: slot.active_cpus.load(Relaxed),
                     },
-                )
+                }
             })
         })
     }
@@ -145,7 +161,7 @@ impl OpenStops {
     pub(crate) fn instances(&self) -> impl Iterator<Item = Instance> + '_ {
         self.0.iter().filter_map(|slot| {
             let stop = slot.id.load(Acquire);
-            (stop != 0 && stop != u32::MAX).then(|| Instance {
+            holds(stop).then(|| Instance {
                 stop,
                 pid: slot.pid.load(Relaxed),
                 caller: slot.caller.load(Relaxed),

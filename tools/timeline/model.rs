@@ -6,7 +6,7 @@
 
 use crate::{
     logic::{
-        analysis::Culprit,
+        analysis::{Culprit, Wait},
         record::{Event, StopState},
         text::{StopLine, Task},
         NoMemory,
@@ -101,7 +101,7 @@ pub(crate) struct Instance {
     /// (`comm/pid`).
     pub(crate) culprit_task: Option<String>,
     /// The longest PREPARE wait, and whose.
-    pub(crate) longest_wait: Option<(u16, u64)>,
+    pub(crate) longest_wait: Option<Wait>,
     /// Its line in the `stops` view.
     pub(crate) line: String,
     /// Its `fn`.
@@ -133,7 +133,7 @@ impl Timeline {
         if let Some(stop) = stop {
             return self.instances.iter().find(|i| i.stop == stop);
         }
-        let wait = |i: &&Instance| i.longest_wait.map_or(0, |w| w.1);
+        let wait = |i: &&Instance| i.longest_wait.map_or(0, |w| w.ns);
         self.instances
             .iter()
             .filter(|i| !i.culprits.is_empty())
@@ -282,7 +282,7 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
                 })
                 .map(|pid| Task(dump, pid).to_string()),
             culprits,
-            longest_wait: s.longest_prepare(now_ns).map(|w| (w.cpu, w.ns)),
+            longest_wait: s.longest_prepare(now_ns),
             line,
             func,
         });
@@ -308,7 +308,9 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
                 format!("touch ({})", source.name()),
                 vec![("caller", Sym(dump, caller).to_string())],
             ),
-            Event::WatchdogCheck { touch_age_ns } if touch_age_ns != u64::MAX => {
+            Event::WatchdogCheck {
+                touch_age_ns: Some(touch_age_ns),
+            } => {
                 let args = vec![("touch_age_ms", format!("{:.3}", touch_age_ns as f64 / 1e6))];
                 let touched_ns = r.ts_ns.saturating_sub(touch_age_ns);
                 let reported = last_report.get_mut(usize::from(r.cpu));
@@ -346,7 +348,10 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
                 waited_ns,
             } => (
                 Mark::Warning,
-                format!("#{stop} early warning: CPU {culprit} has not arrived"),
+                match culprit {
+                    Some(cpu) => format!("#{stop} early warning: CPU {cpu} has not arrived"),
+                    None => format!("#{stop} early warning: no CPU found not arrived"),
+                },
                 vec![("waited_ms", format!("{:.3}", waited_ns as f64 / 1e6))],
             ),
             _ => continue,

@@ -110,12 +110,12 @@ pub(crate) fn render(t: &Timeline, i: &Instance) -> String {
         esc(&i.func)
     );
     let verdict = match (i.culprits.first(), i.longest_wait) {
-        (Some(c), Some((_, wait))) => format!(
+        (Some(c), Some(wait)) => format!(
             "CPU {c} held it up{}: the other CPUs waited up to {} in PREPARE for its stopper{}",
             i.culprit_task
                 .as_ref()
                 .map_or(String::new(), |t| format!(" (running {t})")),
-            secs(wait),
+            secs(wait.ns),
             if i.culprits.len() > 1 {
                 format!(" (also late: CPUs {})", list(&i.culprits[1..]))
             } else {

@@ -37,7 +37,14 @@ impl Names for Names91 {
 }
 
 fn held_up() -> Vec<Record> {
-    let mut v = vec![rec(1, 2, 91, Event::WatchdogCheck { touch_age_ns: 0 })];
+    let mut v = vec![rec(
+        1,
+        2,
+        91,
+        Event::WatchdogCheck {
+            touch_age_ns: Some(0),
+        },
+    )];
     v.push(begin(10, 4, 3, 0xf00));
     for cpu in [0, 1] {
         for st in [StopState::None, StopState::Prepare] {

@@ -32,8 +32,8 @@ pub(crate) struct Warning {
     pub(crate) ts_ns: u64,
     /// The CPU that warned.
     pub(crate) cpu: u16,
-    /// The CPU it named ([`u32::MAX`]: none found).
-    pub(crate) culprit: u32,
+    /// The CPU it named (`None`: none found).
+    pub(crate) culprit: Option<u32>,
 }
 
 /// A wait in PREPARE.

@@ -44,7 +44,14 @@ fn begin(ts_ms: u64, stop: u32, nr_cpus: u16) -> Record {
 /// its own watchdog; stop 12 from pid 87 on CPU 0 waits for it.
 fn incident() -> Vec<Record> {
     let mut seq = Vec::new();
-    seq.push(rec(0, 2, 91, Event::WatchdogCheck { touch_age_ns: 0 }));
+    seq.push(rec(
+        0,
+        2,
+        91,
+        Event::WatchdogCheck {
+            touch_age_ns: Some(0),
+        },
+    ));
     seq.push(begin(10, 12, 4));
     for cpu in [0u16, 1, 3] {
         seq.push(state(11 + u64::from(cpu), cpu, 12, StopState::None));

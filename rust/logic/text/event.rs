@@ -36,13 +36,10 @@ impl<N: Names> Display for EventLine<'_, N> {
                 write!(f, "{} caller={}", source.name(), Sym(n, caller))
             }
             Event::WatchdogWork => f.write_str("watchdog_work"),
-            Event::WatchdogCheck { touch_age_ns } => {
-                if touch_age_ns == u64::MAX {
-                    f.write_str("watchdog_check touch_age_ms=never")
-                } else {
-                    write!(f, "watchdog_check touch_age_ms={}", Ms(touch_age_ns))
-                }
-            }
+            Event::WatchdogCheck { touch_age_ns } => match touch_age_ns {
+                None => f.write_str("watchdog_check touch_age_ms=never"),
+                Some(ns) => write!(f, "watchdog_check touch_age_ms={}", Ms(ns)),
+            },
             Event::StopBegin {
                 stop,
                 nr_cpus,
@@ -90,10 +87,9 @@ impl<N: Names> Display for EventLine<'_, N> {
                     "early_warning stop={stop} waited_ms={} culprit=",
                     Ms(waited_ns)
                 )?;
-                if culprit == u32::MAX {
-                    f.write_str("unknown")
-                } else {
-                    write!(f, "{culprit}")
+                match culprit {
+                    None => f.write_str("unknown"),
+                    Some(cpu) => write!(f, "{cpu}"),
                 }
             }
         }
@@ -146,14 +142,12 @@ mod tests {
             (Event::WatchdogWork, "watchdog_work"),
             (
                 Event::WatchdogCheck {
-                    touch_age_ns: 1_500_000,
+                    touch_age_ns: Some(1_500_000),
                 },
                 "watchdog_check touch_age_ms=1.500",
             ),
             (
-                Event::WatchdogCheck {
-                    touch_age_ns: u64::MAX,
-                },
+                Event::WatchdogCheck { touch_age_ns: None },
                 "watchdog_check touch_age_ms=never",
             ),
             (
@@ -183,7 +177,7 @@ mod tests {
             (
                 Event::EarlyWarning {
                     stop: 12,
-                    culprit: 2,
+                    culprit: Some(2),
                     waited_ns: 1_000_123_456,
                 },
                 "early_warning stop=12 waited_ms=1000.123 culprit=2",
@@ -191,7 +185,7 @@ mod tests {
             (
                 Event::EarlyWarning {
                     stop: 12,
-                    culprit: u32::MAX,
+                    culprit: None,
                     waited_ns: 0,
                 },
                 "early_warning stop=12 waited_ms=0.000 culprit=unknown",
