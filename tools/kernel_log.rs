@@ -14,7 +14,7 @@
 //!
 //! Pure `core` and `alloc`: the host library tests it (`rust/host.rs`).
 
-use alloc::vec::Vec;
+use alloc::{string::String, vec::Vec};
 use core::{fmt, ops::Range};
 
 /// A console transcript: its lines, without carriage returns.
@@ -52,6 +52,35 @@ impl<'a> Console<'a> {
         out
     }
 
+    /// The lines a guest program printed in the `=== NAME` blocks named
+    /// `name`, with the kernel's messages taken out: the console carries
+    /// both, and a message can land inside a line being printed (seen:
+    /// `... 000000000000000[   19.565940] Disabling IRQ #4`, the line's
+    /// rest on the next). A line that starts with a printk stamp is the
+    /// kernel's and is dropped; one with a stamp inside is cut there and
+    /// joined with the next line, its rest.
+    pub(crate) fn printed(&self, name: &str) -> Vec<String> {
+        let lines = self.section(name);
+        let mut out = Vec::new();
+        let mut it = lines.iter();
+        while let Some(&l) = it.next() {
+            if Stamp::strip(l).is_some() {
+                continue;
+            }
+            match spliced_at(l) {
+                Some(at) => {
+                    let mut line = String::from(&l[..at]);
+                    if let Some(rest) = it.next() {
+                        line.push_str(rest);
+                    }
+                    out.push(line);
+                }
+                None => out.push(String::from(l)),
+            }
+        }
+        out
+    }
+
     /// What follows `=== NAME ` on the first such line (`=== recovery
     /// storm_calls_before=1 ...`).
     pub(crate) fn marker(&self, name: &str) -> Option<&'a str> {
@@ -63,6 +92,14 @@ impl<'a> Console<'a> {
             }
         })
     }
+}
+
+/// Where a kernel message begins inside `line` (a printk stamp after its
+/// start), if one does.
+fn spliced_at(line: &str) -> Option<usize> {
+    line.match_indices('[')
+        .map(|(i, _)| i)
+        .find(|&i| i > 0 && Stamp::strip(&line[i..]).is_some())
 }
 
 /// `key=value`'s value in a line of space-separated fields.

@@ -187,9 +187,9 @@ impl<F: Fn(usize) -> bool> Display for CpusWhere<F> {
     }
 }
 
-/// What the tests of the text share.
+/// What the tests of the text (and of the host tools' verdict) share.
 #[cfg(test)]
-pub(super) mod testing {
+pub(crate) mod testing {
     use super::{Comm, Formatter, Names, COMM_LEN};
     use core::fmt;
 

@@ -234,7 +234,13 @@ fn run(args: &Args) -> Result<bool, String> {
     if let Some(vm_exit) = args.panic {
         return Ok(panicked(args, &sc, &console, vm_exit));
     }
-    let dump_text = lines_text(&console.section("dump"));
+    // The dump as the guest printed it, without the kernel's messages
+    // that the console mixed into it.
+    let dump_text: String = console
+        .printed("dump")
+        .iter()
+        .flat_map(|l| [l.as_str(), "\n"])
+        .collect();
     let dump = if args.stopwatch {
         if dump_text.is_empty() {
             return Err(format!(

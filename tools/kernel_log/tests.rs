@@ -28,6 +28,28 @@ fn sections_and_markers() {
 }
 
 #[test]
+fn kernel_messages_are_taken_out_of_what_a_program_printed() {
+    // From Debian's rt-amd64 guest: a message inside a dump line.
+    let c = Console::new(
+        "=== dump\nr 1 2\tcomm=a\nr 0000002f00030602 000000000000000[   19.565940] Disabling IRQ #4\n0 0000000000000005\tcomm=migration/3\n[   19.6] handlers:\nr 3 4\n=== unload\n",
+    );
+    assert_eq!(
+        c.printed("dump"),
+        vec![
+            "r 1 2\tcomm=a",
+            "r 0000002f00030602 0000000000000000 0000000000000005\tcomm=migration/3",
+            "r 3 4"
+        ]
+    );
+    // A `[` that is no stamp stays.
+    let c = Console::new("=== stops\nstop=1 fn=f+0x0/0x3d [stopwatch_storm] x=[1]\n");
+    assert_eq!(
+        c.printed("stops"),
+        vec!["stop=1 fn=f+0x0/0x3d [stopwatch_storm] x=[1]"]
+    );
+}
+
+#[test]
 fn stamps() {
     assert_eq!(
         Stamp::first("[    7.843729] watchdog: x"),

@@ -7,8 +7,8 @@
 use super::*;
 use crate::{
     logic::{
-        comm::{Comm, COMM_LEN},
         record::{Event, Record, StopState, TouchSource},
+        text::testing::Fake,
     },
     testing::{begin, rec, MS},
 };
@@ -17,24 +17,6 @@ use alloc::{
     vec,
     vec::Vec,
 };
-use core::fmt::{self, Formatter};
-
-/// Symbols as `sym_<hex>`; pid 91 is `hog`.
-struct Names91;
-
-impl Names for Names91 {
-    fn symbol(&self, f: &mut Formatter<'_>, addr: u64) -> fmt::Result {
-        write!(f, "sym_{addr:x}")
-    }
-
-    fn comm(&self, pid: u32) -> Option<Comm> {
-        let mut comm = [0u8; COMM_LEN];
-        (pid == 91).then(|| {
-            comm[..3].copy_from_slice(b"hog");
-            comm
-        })
-    }
-}
 
 fn held_up() -> Vec<Record> {
     let mut v = vec![rec(
@@ -133,7 +115,7 @@ fn verdict(sc: &Scenario<'_>, console: &str, recorded: bool) -> (String, String,
     let log = StopLog::<Host>::from_records(&held_up()).unwrap();
     let r = Recorded {
         log: &log,
-        names: &Names91,
+        names: &Fake,
         now_ns: 4000 * MS,
         online: &[0, 1, 2],
         blame: Blame::at(1000 * MS),
@@ -270,7 +252,7 @@ fn the_hog_alone_is_blamed_on_no_stop_machine() {
     let (_, _, ok) = verdict(&sc, &console, true);
     assert!(!ok);
     let console = Console::new(&console);
-    let v = Verdict::of::<Names91>(&sc, &console, None).unwrap();
+    let v = Verdict::of::<Fake>(&sc, &console, None).unwrap();
     assert!(v.reproduced());
     assert!(
         v.diagnosis().to_string().starts_with("CPU 2 ran stopwatch_hog for 3 s without scheduling touching its watchdog every 1000 ms and the kernel reported that CPU itself"),
