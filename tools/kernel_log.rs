@@ -163,11 +163,6 @@ impl Stamp {
         }
         last
     }
-
-    /// Seconds.
-    pub(crate) fn secs(self) -> f64 {
-        self.0 as f64 / 1e9
-    }
 }
 
 /// As printk prints it: `12.345678`.

@@ -54,11 +54,10 @@ pub(crate) struct Vmcore<'a> {
 }
 
 /// The CPU that should be named, and what it ran (a prefix of `comm/pid`).
-struct Culprit<'a> {
+struct Culprit {
     cpu: Option<u16>,
-    task: &'a str,
-    /// `stopwatch_hog/N/`, for the hog.
-    hog_task: String,
+    /// `stopwatch_hog/N/` for the hog (any pid), else as named.
+    task: String,
 }
 
 /// Where the panic dump is on the console: its first and last lines.
@@ -75,7 +74,7 @@ pub(crate) struct PanicVerdict<'s, 'a> {
     sc: &'s Scenario<'s>,
     console: &'s Console<'a>,
     vm_exit: i32,
-    culprit: Culprit<'a>,
+    culprit: Culprit,
     panic_at: Option<usize>,
     first_bug_at: Option<usize>,
     warning_at: Option<usize>,
@@ -117,8 +116,7 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
         let culprit = match sc.workload {
             Workload::Hog => Culprit {
                 cpu: sc.hog_cpus.first().copied(),
-                task: "",
-                hog_task: format!(
+                task: format!(
                     "stopwatch_hog/{}/",
                     sc.hog_cpus.first().copied().unwrap_or(0)
                 ),
@@ -133,16 +131,11 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
                     .find_map(|l| Warning::parse(l));
                 Culprit {
                     cpu: named.map(|w| w.cpu),
-                    task: named.and_then(|w| w.task).unwrap_or(""),
-                    hog_task: String::new(),
+                    task: named.and_then(|w| w.task).unwrap_or("").to_string(),
                 }
             }
         };
-        let task: &str = if sc.workload == Workload::Hog {
-            &culprit.hog_task
-        } else {
-            culprit.task
-        };
+        let task = culprit.task.as_str();
         let names_culprit = |l: &str| {
             Warning::parse(l).is_some_and(|w| Some(w.cpu) == culprit.cpu && is_task(w.task, task))
         };
@@ -187,11 +180,7 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
 
     /// The culprit's task (prefix).
     fn task(&self) -> &str {
-        if self.sc.workload == Workload::Hog {
-            &self.culprit.hog_task
-        } else {
-            self.culprit.task
-        }
+        &self.culprit.task
     }
 
     /// Whether stopwatch's records in the vmcore name the culprit.

@@ -34,7 +34,6 @@ extern crate alloc;
 #[path = ".."]
 mod tools {
     pub(crate) mod dump;
-    #[expect(dead_code, reason = "the tools share the parser; each uses part of it")]
     pub(crate) mod kernel_log;
     pub(crate) mod panic;
     pub(crate) mod verdict;
