@@ -13,7 +13,8 @@
 //!   its own: `1` on the two touch functions timed, `2` on the
 //!   `stop_machine()` path; the floor of any per-CPU view of a
 //!   `stop_machine()`: `3` a kretprobe on `multi_cpu_stop()` alone, `4` an
-//!   entry kprobe there alone; `0` removes them.
+//!   entry kprobe there alone; `2` split by the spin probe: `5` without
+//!   it, `6` with one the kprobe core may jump-optimise; `0` removes them.
 //! - `run` (w): `N` makes N `touch_softlockup_watchdog()` calls
 //!   (1000..=10000000) from one call site, in chunks of 10000 with
 //!   preemption disabled, and keeps the time per call.
@@ -152,7 +153,7 @@ fn read_number(input: &[u8]) -> Result<u64> {
 /// `bare` write.
 fn write_bare(_: &BenchState, input: &[u8]) -> Result {
     match read_number(input)? {
-        set @ 1..=4 => {
+        set @ 1..=6 => {
             // SAFETY: registers static probes with empty handlers (or
             // refuses with -EBUSY while a set is registered).
             let err = unsafe { ffi::stopwatch_bench_bare_register(set as u32) };

@@ -65,6 +65,13 @@ NOKPROBE_SYMBOL(bare_ret);
  * set 3 a kretprobe on multi_cpu_stop() alone (when each CPU arrives and
  * leaves), set 4 an entry kprobe there alone (when each arrives, the least
  * that names a CPU that has not).
+ * Sets 5 and 6 split set 2's cost of the interrupts-off window by the spin
+ * probe: set 5 is set 2 without it (a view that sees no spin: no state
+ * per CPU, no wait checked while it lasts), set 6 is set 2 with a spin
+ * probe the kprobe core may jump-optimise (no post handler: its handler
+ * would run with interrupts on, so an interrupt that hits another probe
+ * meanwhile is a missed hit; /sys/kernel/debug/kprobes/list says whether
+ * the core did optimise it).
  */
 static struct kprobe bare_touch[2];
 static struct kretprobe bare_stop[2];
@@ -114,7 +121,16 @@ static int bare_register_ret(int i)
 	return register_kretprobe(&bare_stop[i]);
 }
 
-static int bare_register_stop(void)
+/* What set 2, 5 or 6 puts on stop_machine_yield(). */
+enum bare_spin_kind {
+	BARE_SPIN_INT3,
+	BARE_SPIN_NONE,
+	BARE_SPIN_OPTIMIZABLE,
+};
+
+static enum bare_spin_kind bare_spin_kind;
+
+static int bare_register_stop(enum bare_spin_kind spin)
 {
 	int i, ret;
 
@@ -123,15 +139,18 @@ static int bare_register_stop(void)
 		if (ret)
 			goto undo;
 	}
-	bare_spin = (struct kprobe){
-		.symbol_name = "stop_machine_yield",
-		.pre_handler = bare_pre,
-		.post_handler = bare_post,
-	};
-	/* On arm64 after its first instruction, as stopwatch's (services.c). */
-	ret = sw_register_kprobe(&bare_spin);
-	if (ret)
-		goto undo;
+	bare_spin_kind = spin;
+	if (spin != BARE_SPIN_NONE) {
+		bare_spin = (struct kprobe){
+			.symbol_name = "stop_machine_yield",
+			.pre_handler = bare_pre,
+			.post_handler = spin == BARE_SPIN_INT3 ? bare_post : NULL,
+		};
+		/* On arm64 after its first instruction, as stopwatch's (services.c). */
+		ret = sw_register_kprobe(&bare_spin);
+		if (ret)
+			goto undo;
+	}
 	bare_spin_touch = (struct kprobe){
 		.symbol_name = "touch_softlockup_watchdog",
 		.pre_handler = bare_pre,
@@ -139,7 +158,8 @@ static int bare_register_stop(void)
 	ret = register_kprobe(&bare_spin_touch);
 	if (!ret)
 		return 0;
-	unregister_kprobe(&bare_spin);
+	if (spin != BARE_SPIN_NONE)
+		unregister_kprobe(&bare_spin);
 undo:
 	while (--i >= 0)
 		unregister_kretprobe(&bare_stop[i]);
@@ -167,7 +187,13 @@ int stopwatch_bench_bare_register(u32 set)
 		ret = bare_register_touch();
 		break;
 	case 2:
-		ret = bare_register_stop();
+		ret = bare_register_stop(BARE_SPIN_INT3);
+		break;
+	case 5:
+		ret = bare_register_stop(BARE_SPIN_NONE);
+		break;
+	case 6:
+		ret = bare_register_stop(BARE_SPIN_OPTIMIZABLE);
 		break;
 	case 3:
 		/* The kretprobe on multi_cpu_stop() alone. */
@@ -191,9 +217,10 @@ void stopwatch_bench_bare_unregister(void)
 	if (bare_set == 1) {
 		for (i = 0; i < ARRAY_SIZE(bare_touch); i++)
 			unregister_kprobe(&bare_touch[i]);
-	} else if (bare_set == 2) {
+	} else if (bare_set == 2 || bare_set == 5 || bare_set == 6) {
 		unregister_kprobe(&bare_spin_touch);
-		unregister_kprobe(&bare_spin);
+		if (bare_spin_kind != BARE_SPIN_NONE)
+			unregister_kprobe(&bare_spin);
 		for (i = 0; i < ARRAY_SIZE(bare_stop); i++)
 			unregister_kretprobe(&bare_stop[i]);
 	} else if (bare_set == 3) {

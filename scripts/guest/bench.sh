@@ -44,12 +44,27 @@ stop_round() {
 	measure "$1_window" stop_window "$STOPS"
 }
 
+# spin_rounds: bare set 2 split by its spin probe (samples/bench_seam.c):
+# set 5 without it, set 6 with one the kprobe core may jump-optimise
+# (whether it did is the list's [OPTIMIZED]: after registering, the core
+# optimises from a work item, within the second slept).
+spin_rounds() {
+	echo 5 >$B/bare && sleep 1
+	stop_round bare_nospin
+	echo 0 >$B/bare
+	echo 6 >$B/bare && sleep 1
+	echo "SPINPROBE $(grep -c 'stop_machine_yield.*OPTIMIZED' /sys/kernel/debug/kprobes/list)"
+	stop_round bare_optspin
+	echo 0 >$B/bare
+}
+
 r=0
 while [ -n "$ONLY" ] && [ $r -lt "$ROUNDS" ]; do
 	stop_round none
 	echo 2 >$B/bare && sleep 1
 	stop_round bare
 	echo 0 >$B/bare
+	spin_rounds
 	insmod /stopwatch/stopwatch.ko || exit 3
 	sleep 1
 	stop_round stopwatch
@@ -73,6 +88,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	echo 2 >$B/bare && sleep 1
 	stop_round bare
 	echo 0 >$B/bare
+	spin_rounds
 	echo 3 >$B/bare && sleep 1
 	measure bare_stop_ret stop_machine "$STOPS"
 	echo 0 >$B/bare
