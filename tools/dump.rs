@@ -135,10 +135,19 @@ impl Names for Dump {
     }
 }
 
+/// The analysis of a dump's records at its moment, as the `stops` view
+/// runs it.
+pub(crate) struct Analysis {
+    /// The instances and what each CPU did in them.
+    pub(crate) log: StopLog<Host>,
+    /// Who is to blame, by the dump's thresholds.
+    pub(crate) blame: Blame,
+}
+
 impl Dump {
     /// The analysis of the records at the dump's moment, as the `stops`
     /// view runs it, and who is to blame.
-    pub(crate) fn analyse(&self) -> Result<(StopLog<Host>, Blame), NoMemory> {
+    pub(crate) fn analyse(&self) -> Result<Analysis, NoMemory> {
         let header = self.header();
         let mut log = StopLog::<Host>::new();
         for r in &self.records {
@@ -146,6 +155,6 @@ impl Dump {
         }
         log.confirm_running(|stop| header.was_running(stop));
         let blame = Blame::of(self.thresholds_ns.iter().copied(), header.warn_percent);
-        Ok((log, blame))
+        Ok(Analysis { log, blame })
     }
 }

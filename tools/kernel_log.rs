@@ -58,15 +58,13 @@ impl<'a> Console<'a> {
     /// `... 000000000000000[   19.565940] Disabling IRQ #4`, the line's
     /// rest on the next). A line that starts with a printk stamp is the
     /// kernel's and is dropped; one with a stamp inside is cut there and
-    /// joined with the next line, its rest.
+    /// joined with its rest: the next line the kernel did not print (more
+    /// of the kernel's messages may come first, each with its stamp).
     pub(crate) fn printed(&self, name: &str) -> Vec<String> {
         let lines = self.section(name);
         let mut out = Vec::new();
-        let mut it = lines.iter();
+        let mut it = lines.iter().filter(|l| Stamp::strip(l).is_none());
         while let Some(&l) = it.next() {
-            if Stamp::strip(l).is_some() {
-                continue;
-            }
             match spliced_at(l) {
                 Some(at) => {
                     let mut line = String::from(&l[..at]);
@@ -230,7 +228,7 @@ impl<'a> SoftLockup<'a> {
 pub(crate) struct OomReport<'a> {
     /// The CPU that ran it (its stack dump's `CPU: N ... Comm:` line).
     pub(crate) cpu: Option<u16>,
-    /// The task that ran it: `comm/pid`.
+    /// The task that ran it: its comm (the stack dump's `Comm:`).
     pub(crate) comm: Option<&'a str>,
     /// Its pid.
     pub(crate) pid: Option<u32>,
@@ -469,18 +467,37 @@ impl<'a> Frame<'a> {
     }
 }
 
+/// The header of stopwatch's backtrace of a CPU: `stopwatch: #4 CPU 2
+/// backtrace (IPI answered after 2.464 ms), running stopwatch_hog/2/133:`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BacktraceHeader<'a> {
+    /// The instance.
+    pub(crate) stop: u32,
+    /// The CPU whose stack follows.
+    pub(crate) cpu: u16,
+    /// What it ran (`comm/pid`), if the line says.
+    pub(crate) task: Option<&'a str>,
+}
+
+impl<'a> BacktraceHeader<'a> {
+    /// The header `line` is, if it is one.
+    pub(crate) fn parse(line: &'a str) -> Option<Self> {
+        let t = stopwatch_text(line)?.strip_prefix('#')?;
+        let (stop, t) = number(t, " CPU ")?;
+        let (cpu, t) = number(t, " backtrace (IPI")?;
+        let task = t
+            .split_once(" ms), running ")
+            .map(|(_, r)| r.trim_end_matches(':'));
+        Some(Self { stop, cpu, task })
+    }
+}
+
 /// Where stopwatch's backtrace of `cpu` is in `lines`: its header line,
 /// then the lines up to the end of the stack: x86's `</TASK>` (its `Call
 /// Trace:` has lines of registers among the frames), or the last frame
 /// line (`[ time]  frame`, two spaces) after arm64's `Call trace:`.
 pub(crate) fn backtrace_range(lines: &[&str], cpu: u16) -> Option<Range<usize>> {
-    let header = |l: &str| {
-        stopwatch_text(l)
-            .and_then(|t| t.strip_prefix('#'))
-            .and_then(|t| number::<u32>(t, " CPU "))
-            .and_then(|(_, t)| number::<u16>(t, " backtrace (IPI"))
-            .is_some_and(|(c, _)| c == cpu)
-    };
+    let header = |l: &str| BacktraceHeader::parse(l).is_some_and(|h| h.cpu == cpu);
     let start = lines.iter().position(|l| header(l))?;
     let mut end = start;
     let mut frames = false;

@@ -11,7 +11,7 @@
 //! Pure `core` and `alloc`: the host library tests it (`rust/host.rs`).
 
 use crate::tools::{
-    kernel_log::{backtrace_range, is_blame_line, Console, Frame, Warning},
+    kernel_log::{backtrace_range, is_blame_line, BacktraceHeader, Console, Frame, Warning},
     verdict::{Scenario, Workload},
 };
 use alloc::{
@@ -31,6 +31,15 @@ pub(crate) struct Held {
     pub(crate) task: String,
 }
 
+/// What stopwatch's reader gave from the vmcore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StopwatchRead<'a> {
+    /// The text of its `stops` lines.
+    pub(crate) stops: &'a str,
+    /// Each instance's culprits.
+    pub(crate) held: Vec<Held>,
+}
+
 /// Something read from the vmcore, if it was asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Read<T> {
@@ -46,9 +55,8 @@ pub(crate) enum Read<T> {
 pub(crate) struct Vmcore<'a> {
     /// Where it is.
     pub(crate) path: &'a str,
-    /// stopwatch's records: the text of their `stops` lines, and each
-    /// instance's culprits.
-    pub(crate) stopwatch: Read<(&'a str, Vec<Held>)>,
+    /// stopwatch's records, as its reader gave them.
+    pub(crate) stopwatch: Read<StopwatchRead<'a>>,
     /// The kernel's own `stop_machine()` state (`kernel_stop` lines).
     pub(crate) kernel: Read<&'a str>,
 }
@@ -144,7 +152,7 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
             let Some(cpu) = culprit.cpu else {
                 return false;
             };
-            backtrace_header(l, cpu).is_some_and(|t| is_task(Some(t), task))
+            BacktraceHeader::parse(l).is_some_and(|h| h.cpu == cpu && is_task(h.task, task))
         });
         // A frame of the hog's code in stopwatch's backtrace of its CPU
         // (the OOM report's frames are the kernel's: its backtrace stands).
@@ -186,7 +194,7 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
     /// Whether stopwatch's records in the vmcore name the culprit.
     fn vmcore_names_culprit(&self) -> bool {
         match self.vmcore.as_ref().map(|v| &v.stopwatch) {
-            Some(Read::Got((_, held))) => held.iter().any(|h| {
+            Some(Read::Got(read)) => read.held.iter().any(|h| {
                 self.culprit.cpu.is_some_and(|c| h.cpus == [c])
                     && is_task(Some(&h.task), self.task())
             }),
@@ -246,17 +254,6 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
             && self.dump.is_some()
             && self.dump_names_culprit
     }
-}
-
-/// The backtrace header's task, if `line` is stopwatch's backtrace of
-/// `cpu`: `stopwatch: #4 CPU 2 backtrace (IPI answered after 2.464 ms),
-/// running stopwatch_hog/2/133:`.
-fn backtrace_header(line: &str, cpu: u16) -> Option<&str> {
-    let (_, t) = line.split_once("stopwatch: #")?;
-    let (_, t) = t.split_once(" CPU ")?;
-    let t = t.strip_prefix(&format!("{cpu} backtrace (IPI answered after "))?;
-    let (_, t) = t.split_once(" ms), running ")?;
-    Some(t.trim_end_matches(':'))
 }
 
 impl Display for PanicVerdict<'_, '_> {
@@ -323,8 +320,8 @@ impl Display for PanicVerdict<'_, '_> {
             writeln!(f)?;
             writeln!(f, "== from the vmcore ({})", v.path)?;
             let read = match &v.stopwatch {
-                Read::Got((stops, _)) => {
-                    f.write_str(stops)?;
+                Read::Got(read) => {
+                    f.write_str(read.stops)?;
                     true
                 }
                 _ => false,

@@ -43,9 +43,9 @@ use logic::{
     text::{late_task, MaybeTask},
 };
 use tools::{
-    dump::Dump,
+    dump::{Analysis, Dump},
     kernel_log::{is_blame_line, Console, SoftLockup},
-    panic::{Held, PanicVerdict, Read, Vmcore},
+    panic::{Held, PanicVerdict, Read, StopwatchRead, Vmcore},
     verdict::{Recorded, Scenario, Verdict, Workload},
 };
 
@@ -266,7 +266,7 @@ fn run(args: &Args) -> Result<bool, String> {
         .as_ref()
         .map_or(Vec::new(), |d| d.header().online().collect());
     let recorded = match (&dump, &analysed) {
-        (Some(d), Some((log, blame))) => {
+        (Some(d), Some(Analysis { log, blame })) => {
             let h = d.header();
             Some(Recorded {
                 log,
@@ -338,14 +338,21 @@ fn run(args: &Args) -> Result<bool, String> {
     Ok(v.reproduced())
 }
 
-/// What the vmcore in `dir` gave stopwatch's reader: the instances'
-/// culprits, by stopwatch's analysis of the dump read from it, and its
-/// `stops` lines.
-fn held_in(dir: &str) -> Option<(String, Vec<Held>)> {
+/// What stopwatch's reader wrote from a vmcore.
+struct VmcoreFiles {
+    /// Its `stops` lines (`stops.txt`).
+    stops: String,
+    /// The instances' culprits, by stopwatch's analysis of the dump read
+    /// from it (`dump.txt`).
+    held: Vec<Held>,
+}
+
+/// What the vmcore in `dir` gave stopwatch's reader.
+fn held_in(dir: &str) -> Option<VmcoreFiles> {
     let text = fs::read_to_string(format!("{dir}/dump.txt")).ok()?;
     let stops = fs::read_to_string(format!("{dir}/stops.txt")).ok()?;
     let dump = Dump::parse(&text).ok()?;
-    let (log, blame) = dump.analyse().ok()?;
+    let Analysis { log, blame } = dump.analyse().ok()?;
     let h = dump.header();
     let online: Vec<u16> = h.online().collect();
     let task_on = |cpu: u16| log.last_check_pid(cpu);
@@ -360,7 +367,7 @@ fn held_in(dir: &str) -> Option<(String, Vec<Held>)> {
             });
         }
     }
-    Some((stops, held))
+    Some(VmcoreFiles { stops, held })
 }
 
 /// Prints the verdict of a run that panicked; whether it holds.
@@ -385,7 +392,10 @@ fn panicked(args: &Args, sc: &Scenario<'_>, console: &Console<'_>, vm_exit: i32)
         stopwatch: match &stopwatch {
             None => Read::NotAsked,
             Some(None) => Read::Failed,
-            Some(Some((stops, held))) => Read::Got((stops.as_str(), held.clone())),
+            Some(Some(files)) => Read::Got(StopwatchRead {
+                stops: files.stops.as_str(),
+                held: files.held.clone(),
+            }),
         },
         kernel: match &kernel {
             None => Read::NotAsked,

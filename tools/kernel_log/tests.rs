@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The parser against lines from real runs (`scripts/reproduce --log`:
-//! 7.3 and 6.12, x86_64; arm64's frames as `scripts/reproduce`'s comments
+//! 7.3 and 6.12, x86_64; arm64's frames as `tools/verdict.rs`'s comments
 //! record them).
 
 use super::*;
@@ -37,6 +37,17 @@ fn kernel_messages_are_taken_out_of_what_a_program_printed() {
         c.printed("dump"),
         vec![
             "r 1 2\tcomm=a",
+            "r 0000002f00030602 0000000000000000 0000000000000005\tcomm=migration/3",
+            "r 3 4"
+        ]
+    );
+    // More of the kernel's messages before the line's rest.
+    let c = Console::new(
+        "=== dump\nr 0000002f00030602 000000000000000[   19.565940] Disabling IRQ #4\n[   19.565950] handlers:\n[   19.565960] [<0>] serial8250_interrupt\n0 0000000000000005\tcomm=migration/3\nr 3 4\n",
+    );
+    assert_eq!(
+        c.printed("dump"),
+        vec![
             "r 0000002f00030602 0000000000000000 0000000000000005\tcomm=migration/3",
             "r 3 4"
         ]

@@ -111,6 +111,22 @@ fn the_oom_s_culprit_is_the_one_the_panic_dump_names() {
     let (r, ok) = verdict(&scenario(Workload::Oom), &oom, None);
     assert!(ok, "{r}");
     assert_eq!(value(&r, "culprit_cpu"), "3");
+    // The panic dump's CPU, not the first warning's: a run whose warning
+    // before the panic named another CPU names no culprit's warning.
+    let dump_at = oom.find("stopwatch: panic dump").unwrap();
+    let (before, after) = oom.split_at(dump_at);
+    let other = format!(
+        "{}{}",
+        before.replace(
+            "CPU 3 has not arrived: task=tail/9084",
+            "CPU 1 has not arrived: task=tail/9084"
+        ),
+        after
+    );
+    let (r, ok) = verdict(&scenario(Workload::Oom), &other, None);
+    assert!(!ok, "{r}");
+    assert_eq!(value(&r, "culprit_cpu"), "3");
+    assert_eq!(value(&r, "warning_before_panic"), "0");
 }
 
 #[test]
@@ -121,13 +137,13 @@ fn the_vmcore_must_name_the_culprit_too() {
         kernel,
     };
     let held = |cpus: Vec<u16>, task: &str| {
-        Read::Got((
-            "stop=4 ...\n",
-            vec![Held {
+        Read::Got(StopwatchRead {
+            stops: "stop=4 ...\n",
+            held: vec![Held {
                 cpus,
                 task: task.into(),
             }],
-        ))
+        })
     };
     let kernel = "kernel_stop fn=x cpus=4 not_arrived=2\nkernel_stop CPU 2 has not arrived: in PREPARE? no: it runs stopwatch_hog/2/133\n";
     let sc = scenario(Workload::Hog);

@@ -12,7 +12,7 @@ use crate::{
         NoMemory,
     },
     tools::{
-        dump::Dump,
+        dump::{Analysis, Dump},
         kernel_log::{SoftLockup, Stamp},
     },
 };
@@ -165,7 +165,7 @@ pub(crate) fn build(dump: &Dump, dmesg: Option<&str>) -> Result<Timeline, NoMemo
     // a running instance is drawn up to the newest.
     let now_ns = header.now_ns;
     let drawn_now_ns = dump.records.last().map_or(now_ns, |r| r.ts_ns.max(now_ns));
-    let (log, blame) = dump.analyse()?;
+    let Analysis { log, blame } = dump.analyse()?;
     let mut t = Timeline {
         cpus: header.cpus,
         thresholds_ns: dump.thresholds_ns.clone(),

@@ -3,7 +3,7 @@
 //! What the kernel log of the incident shows: whether stopwatch noted each
 //! soft-lockup report, and who printed how much.
 
-use crate::tools::kernel_log::{Note, SoftLockup};
+use crate::tools::kernel_log::{BacktraceHeader, Note, SoftLockup};
 use alloc::vec::Vec;
 
 /// Whether stopwatch's note on each soft-lockup report came, naming only
@@ -76,11 +76,7 @@ impl Printed {
                 block = Block::Kernel;
             }
             let text = l.split_once("] stopwatch: ").map(|(_, t)| t);
-            if text.is_some_and(|t| {
-                t.strip_prefix('#')
-                    .and_then(|t| t.split_once(" backtrace (IPI"))
-                    .is_some()
-            }) {
+            if text.is_some() && BacktraceHeader::parse(l).is_some() {
                 block = Block::Stopwatch;
             }
             let bytes = l.len() + 1;

@@ -50,7 +50,11 @@ impl Display for Diagnosis<'_, '_> {
         let bug_cpus = list(v.bug_cpus());
         let bug_tasks = list(Verdict::tasks_of(&v.bugs));
         let oom_line = |f: &mut Formatter<'_>| -> fmt::Result {
-            let (cpu, task, dump) = v.oom_fields();
+            let OomFields {
+                cpu,
+                task,
+                dump_s: dump,
+            } = v.oom_fields();
             write!(
                 f,
                 "The kernel's own OOM report ran on CPU {cpu} ({task}); its task dump of {} processes took {dump} s",
@@ -188,20 +192,35 @@ impl Verdict<'_> {
     }
 
     /// The OOM report's CPU, task and dump length, `-` for each unknown.
-    fn oom_fields(&self) -> (String, String, String) {
+    fn oom_fields(&self) -> OomFields {
         let dash = || "-".to_string();
         match self.oom {
-            Some(o) => (
-                o.cpu.map_or_else(dash, |c| c.to_string()),
-                match (o.comm, o.pid) {
+            Some(o) => OomFields {
+                cpu: o.cpu.map_or_else(dash, |c| c.to_string()),
+                task: match (o.comm, o.pid) {
                     (Some(c), Some(p)) => format!("{c}/{p}"),
                     _ => dash(),
                 },
-                o.dump_ns.map_or_else(dash, |d| Sec1(d).to_string()),
-            ),
-            None => (dash(), dash(), dash()),
+                dump_s: o.dump_ns.map_or_else(dash, |d| Sec1(d).to_string()),
+            },
+            None => OomFields {
+                cpu: dash(),
+                task: dash(),
+                dump_s: dash(),
+            },
         }
     }
+}
+
+/// The OOM report's fields as the verdict writes them, `-` for each
+/// unknown.
+struct OomFields {
+    /// The CPU that ran it.
+    cpu: String,
+    /// Its task, `comm/pid`.
+    task: String,
+    /// How long its task dump took, in seconds.
+    dump_s: String,
 }
 
 /// The verdict as `summary key=value` lines.
@@ -214,7 +233,11 @@ impl Display for Summary<'_, '_> {
         let i = v.incident.as_ref();
         let b = |x: bool| u8::from(x);
         let or_dash = |s: Option<String>| s.unwrap_or_else(|| "-".to_string());
-        let (oom_cpu, oom_task, dump_s) = v.oom_fields();
+        let OomFields {
+            cpu: oom_cpu,
+            task: oom_task,
+            dump_s,
+        } = v.oom_fields();
         let recovery = |k: &str| v.recovery.and_then(|r| field(r, k)).unwrap_or("0");
         let p = v.printed;
         writeln!(f, "summary checker_reports={}", v.checkers.len())?;
