@@ -7,9 +7,10 @@
 //! over become references, under the contracts written on each; every
 //! entry then calls one safe function of the layer that does the work.
 //!
-//! The debugfs entries (`stopwatch_file_show`, `stopwatch_stream_*`) are
-//! the services' own, shared by every module, and live with them in
-//! `services.rs`.
+//! The debugfs entries (`stopwatch_file_show`, `stopwatch_file_write`,
+//! `stopwatch_stream_*`) are the services' own: every module of the tree
+//! (stopwatch and the samples) links them from `services/debugfs.rs`,
+//! beside the `SwFile` they dispatch on, and `services.c` calls them.
 //!
 //! Everything here runs in `.kprobes.text` (`kprobes_text.lds`), and the
 //! probe entries are also `NOKPROBE_SYMBOL`s in the seam: a kprobe placed

@@ -3,7 +3,7 @@
  * The kernel services of services.c, shared by every stopwatch module:
  * what C offers Rust (declared again in services.rs's `extern "C"` block),
  * what Rust implements for C, and the one struct both use. Keep the three
- * in step; struct sw_file's offsets are pinned here and in services.rs
+ * in step; struct sw_file's offsets are pinned here and in services/debugfs.rs
  * (file_field!), and the host test services_pin_the_same_file_layout
  * (rust/logic/abi.rs) compares the two.
  */
@@ -48,7 +48,7 @@ void stopwatch_cpu_relax(void);
 void stopwatch_synchronize_rcu(void);
 
 /*
- * One debugfs file, owned by Rust (services.rs `SwFile`, same layout): the
+ * One debugfs file, owned by Rust (services/debugfs.rs `SwFile`, same layout): the
  * data it shows and its Rust handlers, opaque here. `show` and `write` are
  * NULL for a file without that side. C never calls through them (a
  * Rust-ABI pointer called from C would also defeat kCFI): it calls the two
@@ -69,7 +69,7 @@ SW_ABI_FIELD(struct sw_file, write, 24);
 SW_ABI_FIELD(struct sw_file, stream, 32);
 SW_ABI_SIZE(struct sw_file, 40);
 
-/* Implemented in Rust (services.rs). */
+/* Implemented in Rust (services/debugfs.rs). */
 int stopwatch_file_show(struct seq_file *m, const struct sw_file *file);
 int stopwatch_file_write(const struct sw_file *file, const u8 *buf, size_t len);
 void *stopwatch_stream_open(const struct sw_file *file);

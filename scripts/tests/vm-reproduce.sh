@@ -14,7 +14,8 @@ SW_HOST=1 . "$root/scripts/guest/lib.sh"
 value() { sed -n "s/^summary .*\\b$1=\\([^ ]*\\).*/\\1/p" "$out" | head -n1; }
 # others CPUS HOG: "0,1,3" for 4 CPUs and hog 2.
 others() { seq 0 $(($1 - 1)) | grep -vx "$2" | paste -sd, -; }
-before() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && b != "-" && a + 0 < b + 0) }'; }
+# before A B: both are numbers (not '-', not missing) and A < B.
+before() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && b != "-" && a != "" && b != "" && a + 0 < b + 0) }'; }
 
 # What the console's "Linux version" line must say on a distribution
 # kernel: its release, then (after the compiler) its package version.
@@ -118,7 +119,7 @@ check "[$tag] the kernel reports CPU 2 itself" test "$(value bug_cpus)" = 2
 check "[$tag] stopwatch emits no early warning" test "$(value early_warnings)" = 0
 check "[$tag] stopwatch prints no stop_machine blame" test "$(value console_lines)" = 0
 check "[$tag] no stop_machine wait over the threshold" \
-	awk -v w="$(value longest_prepare_ms)" 'BEGIN { exit !(w + 0 < 2000) }'
+	awk -v w="$(value longest_prepare_ms)" 'BEGIN { exit !(w != "" && w + 0 < 2000) }'
 rm -f "$out"
 
 # The same scene without stopwatch (the A/B's other side): the kernel's
@@ -179,7 +180,8 @@ oom_scenario() {
 		sh -c "test '$(value oom_task)' != - && test '$(value culprit_task)' = '$(value oom_task)'"
 	check "[$tag] the culprit's touches include dump_tasks' (one per 1024 tasks, at most)" \
 		sh -c "test '$(value dump_touches)' -ge 1 && test '$(value dump_touches)' -le '$(value expected_dump_touches)'"
-	check "[$tag] the waiters waited in PREPARE past the threshold" test "$(value waiters)" != -
+	check "[$tag] the waiters waited in PREPARE past the threshold" \
+		sh -c "test -n '$(value waiters)' && test '$(value waiters)' != -"
 	check "[$tag] console: the warning names the CPU that ran the OOM dump" \
 		sh -c "test '$oom_cpu' != - && test '$(value console_warning_cpu)' = '$oom_cpu'"
 	check "[$tag] console: every soft-lockup report is followed by a note naming it" \
