@@ -71,7 +71,10 @@ const fn touch(symbol: &'static CStr, source: TouchSource) -> ProbeSpec {
     }
 }
 
-/// The spin probe: an entry probe whose handler no interrupt can land in.
+/// The spin probe: a probe on every spin whose handler no interrupt can
+/// land in (on x86 on the instruction that leaves the function, where the
+/// kprobe core traps once, not twice: `sw_register_spin_kprobe()` in
+/// `services.c`).
 ///
 /// A jump-optimised kprobe runs its handler with interrupts on, and an
 /// interrupt that hits another probe while it runs is a missed hit (the

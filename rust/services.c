@@ -312,6 +312,80 @@ static int __maybe_unused sw_register_kprobe(struct kprobe *kp)
 	return ret;
 }
 
+#ifdef CONFIG_X86_64
+/*
+ * The offset from `p` (the address a probe on stop_machine_yield()'s entry
+ * gets: after the ENDBR64 on an IBT kernel) of the instruction that leaves
+ * the generic stop_machine_yield(), which is cpu_relax(): [push %rbp; mov
+ * %rsp,%rbp] pause [pop %rbp] then ret or a jmp (to the return thunk); or
+ * -1 for any other code. Nothing before that instruction changes a
+ * register the handler reads (the argument, %rdi).
+ */
+static int __maybe_unused sw_yield_exit_offset(const u8 *p)
+{
+	static const u8 frame[] = { 0x55, 0x48, 0x89, 0xe5 };
+	int at = 0;
+	bool framed = !memcmp(p, frame, sizeof(frame));
+
+	if (framed)
+		at += sizeof(frame);
+	if (p[at] != 0xf3 || p[at + 1] != 0x90)
+		return -1;
+	at += 2;
+	if (framed && p[at++] != 0x5d)
+		return -1;
+	return p[at] == 0xc3 || p[at] == 0xe9 ? at : -1;
+}
+#endif
+
+/*
+ * The spin probe, on stop_machine_yield(), called once per spin of every
+ * CPU in multi_cpu_stop(): stopwatch's, and the bench's bare one where
+ * stopwatch has it. A kprobe the core does not jump-optimise traps once
+ * for its handler, then, for an instruction it executes out of line, once
+ * more after it (on a preemptible kernel x86 never boosts); one it
+ * emulates (ret, jmp, call, jcc) costs no second trap, and the post
+ * handler runs in the first. So on x86 the probe goes on the instruction
+ * that leaves stop_machine_yield() (sw_yield_exit_offset()): one trap a
+ * spin instead of two, the handler still with interrupts off. It is
+ * placed by address once a probe registered disabled on the entry has
+ * said where that is (and the entry's original bytes can be read: a
+ * disabled probe is not armed). Any other code, or an error, keeps it on
+ * the entry; on arm64 it goes after the YIELD (sw_register_after_yield()),
+ * whose RET arm64 simulates.
+ */
+static int __maybe_unused sw_register_spin_kprobe(struct kprobe *kp)
+{
+#ifdef CONFIG_X86_64
+	const char *symbol = kp->symbol_name;
+	unsigned int offset = kp->offset;
+	u32 flags = kp->flags;
+	int exit = -1;
+	u8 *entry;
+
+	kp->flags = flags | KPROBE_FLAG_DISABLED;
+	if (!register_kprobe(kp)) {
+		entry = (u8 *)kp->addr;
+		exit = sw_yield_exit_offset(entry);
+		unregister_kprobe(kp);
+		if (exit > 0) {
+			kp->addr = (kprobe_opcode_t *)(entry + exit);
+			kp->symbol_name = NULL;
+			kp->offset = 0;
+			kp->flags = flags;
+			if (!register_kprobe(kp))
+				return 0;
+		}
+	}
+	/* On the entry, as the caller asked. */
+	kp->addr = NULL;
+	kp->symbol_name = symbol;
+	kp->offset = offset;
+	kp->flags = flags;
+#endif
+	return sw_register_kprobe(kp);
+}
+
 /* --- time ---------------------------------------------------------------- */
 
 /* ktime_get_mono_fast_ns(): the NMI-safe clock of every record. */

@@ -57,7 +57,8 @@ NOKPROBE_SYMBOL(bare_ret);
  * kprobe each); set 2 on the stop_machine() path (kretprobes with an entry
  * handler on stop_machine_cpuslocked() and multi_cpu_stop(), an int3
  * kprobe, kept from jump optimisation by a post handler, on
- * stop_machine_yield(), and an entry kprobe on touch_softlockup_watchdog(),
+ * stop_machine_yield() where stopwatch puts its own (on x86 the
+ * instruction that leaves it: sw_register_spin_kprobe()), and an entry kprobe on touch_softlockup_watchdog(),
  * which multi_cpu_stop() calls on every spin in DISABLE_IRQ and RUN
  * through touch_nmi_watchdog()). What stopwatch costs beyond these is its
  * own.
@@ -146,8 +147,14 @@ static int bare_register_stop(enum bare_spin_kind spin)
 			.pre_handler = bare_pre,
 			.post_handler = spin == BARE_SPIN_INT3 ? bare_post : NULL,
 		};
-		/* On arm64 after its first instruction, as stopwatch's (services.c). */
-		ret = sw_register_kprobe(&bare_spin);
+		/*
+		 * Where stopwatch puts its own (services.c): on x86 the
+		 * instruction that leaves the function, on arm64 the one after
+		 * the first. The optimisable one stays on the entry, where the
+		 * kprobe core can put its jump.
+		 */
+		ret = spin == BARE_SPIN_INT3 ? sw_register_spin_kprobe(&bare_spin) :
+					       sw_register_kprobe(&bare_spin);
 		if (ret)
 			goto undo;
 	}

@@ -228,7 +228,7 @@ int stopwatch_probe_register(u32 index, const char *symbol, u32 kind)
 								 sw_entry_handler;
 		if (spin)
 			p->krp.kp.post_handler = sw_post_handler;
-		ret = sw_register_kprobe(&p->krp.kp);
+		ret = spin ? sw_register_spin_kprobe(&p->krp.kp) : sw_register_kprobe(&p->krp.kp);
 		/*
 		 * On an ftrace call site the kprobe is ftrace-based, and its
 		 * handlers run with interrupts as the caller had them: the post

@@ -28,13 +28,18 @@ check "the load printed one line, 'stopwatch: recording: ...'" \
 entry=0x0
 if [ "$SW_MACHINE" = x86_64 ] && grep -q ' __ibt_endbr_seal$' /proc/kallsyms; then entry=0x4; fi
 check "paired probes are kretprobes (entry +$entry)" sh -c "grep -q ' r  stop_machine_cpuslocked+$entry ' /sys/kernel/debug/kprobes/list && grep -q ' r  multi_cpu_stop+$entry ' /sys/kernel/debug/kprobes/list"
-# On its entry, but for stop_machine_yield() on an arm64 kernel without
-# BTI, whose first instruction is then cpu_relax()'s YIELD, which arm64's
-# kprobes refuse: there the probe is on the next instruction
-# (sw_register_after_yield() in rust/services.c). With BTI (the test
-# kernels have it) a BTI C comes first, which kprobes accept.
-if [ "$SW_MACHINE" = aarch64 ]; then yield_at='0x[04]'; else yield_at=$entry; fi
-check "every probe in the table is registered on its symbol's entry (+$entry; stop_machine_yield+$yield_at)" sh -c "
+# On its entry, but for stop_machine_yield(), the spin probe. On x86 it
+# is on the instruction that leaves the function (ret, or the jmp to the
+# return thunk), which kprobes emulate: one trap a spin instead of two
+# (sw_register_spin_kprobe() in rust/services.c): +0x7 after push %rbp;
+# mov %rsp,%rbp; pause; pop %rbp (the project's kernels, frame pointers),
+# +0x6 after ENDBR64 and pause (Debian's: IBT, no frame pointers). On an
+# arm64 kernel without BTI, whose first instruction is then cpu_relax()'s
+# YIELD, which arm64's kprobes refuse, the probe is on the next
+# instruction (sw_register_after_yield()); with BTI (the test kernels have
+# it) a BTI C comes first, which kprobes accept.
+if [ "$SW_MACHINE" = aarch64 ]; then yield_at='0x[04]'; else yield_at='0x[67]'; fi
+check "every probe in the table is registered on its symbol's entry (+$entry), the spin probe at stop_machine_yield+$yield_at" sh -c "
 	for s in touch_softlockup_watchdog touch_softlockup_watchdog_sched touch_softlockup_watchdog_sync \
 		touch_all_softlockup_watchdogs softlockup_fn watchdog_timer_fn stop_machine_cpuslocked \
 		multi_cpu_stop stop_machine_yield add_taint; do
