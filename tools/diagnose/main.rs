@@ -208,8 +208,8 @@ fn lines_or_none(lines: &[&str]) {
 }
 
 /// Lines as text, each ended.
-fn lines_text(lines: &[&str]) -> String {
-    lines.iter().flat_map(|l| [l, "\n"]).collect()
+fn lines_text<S: AsRef<str>>(lines: &[S]) -> String {
+    lines.iter().flat_map(|l| [l.as_ref(), "\n"]).collect()
 }
 
 /// Prints the report; whether the run reproduced the incident.
@@ -235,11 +235,7 @@ fn run(args: &Args) -> Result<bool, String> {
     }
     // The dump as the guest printed it, without the kernel's messages
     // that the console mixed into it.
-    let dump_text: String = console
-        .printed("dump")
-        .iter()
-        .flat_map(|l| [l.as_str(), "\n"])
-        .collect();
+    let dump_text = lines_text(&console.printed("dump"));
     let dump = if args.stopwatch {
         if dump_text.is_empty() {
             return Err(format!(
