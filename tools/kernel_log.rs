@@ -370,6 +370,30 @@ impl<'a> Warning<'a> {
     }
 }
 
+/// stopwatch's line naming the CPU of an instance that arrived last, once
+/// every CPU has but some have not seen the wait end: `stopwatch: #115
+/// CPU 2 arrived last: task=tail/9078 after_first_ms=3111.170`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LastArrival<'a> {
+    /// The instance.
+    pub(crate) stop: u32,
+    /// The CPU.
+    pub(crate) cpu: u16,
+    /// What it ran (`comm/pid`).
+    pub(crate) task: Option<&'a str>,
+}
+
+impl<'a> LastArrival<'a> {
+    /// The line `line` is, if it is one.
+    pub(crate) fn parse(line: &'a str) -> Option<Self> {
+        let t = stopwatch_text(line)?.strip_prefix('#')?;
+        let (stop, t) = number(t, " CPU ")?;
+        let (cpu, t) = number(t, " arrived last: ")?;
+        let task = t.strip_prefix("task=").and_then(|r| r.split(' ').next());
+        Some(Self { stop, cpu, task })
+    }
+}
+
 /// stopwatch's note on a kernel report: `stopwatch: CPU 0 is waiting in
 /// stop_machine #4 (PREPARE, 2.6 s) for CPU 2 (stopwatch_hog/2/133)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -388,11 +412,17 @@ impl Note {
     pub(crate) fn parse(line: &str) -> Option<Self> {
         let t = stopwatch_text(line)?.strip_prefix("CPU ")?;
         let (cpu, t) = number(t, " is waiting in stop_machine #")?;
-        if t.ends_with(" for no CPU (all have arrived)") {
+        // `for no CPU (all have arrived)`, and once the arrivals are
+        // known, `...; the last was CPU 2 (tail/9078), 3111.170 ms after
+        // the first)`: that CPU is the one waited for.
+        if let Some((_, rest)) = t.split_once(" for no CPU (all have arrived") {
+            let last = rest
+                .strip_prefix("; the last was CPU ")
+                .and_then(|r| number::<u16>(r, " ("));
             return Some(Self {
                 cpu,
-                waited_for: Vec::new(),
-                readable: true,
+                waited_for: last.map(|(c, _)| c).into_iter().collect(),
+                readable: rest == ")" || last.is_some(),
             });
         }
         let list = t

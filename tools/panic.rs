@@ -11,7 +11,9 @@
 //! Pure `core` and `alloc`: the host library tests it (`rust/host.rs`).
 
 use crate::tools::{
-    kernel_log::{backtrace_range, is_blame_line, BacktraceHeader, Console, Frame, Warning},
+    kernel_log::{
+        backtrace_range, is_blame_line, BacktraceHeader, Console, Frame, LastArrival, Warning,
+    },
     verdict::{Scenario, Workload},
 };
 use alloc::{
@@ -93,6 +95,32 @@ pub(crate) struct PanicVerdict<'s, 'a> {
     vmcore: Option<Vmcore<'a>>,
 }
 
+/// A CPU the panic dump names as the one everyone waited for: not
+/// arrived (a [`Warning`] line), or arrived last ([`LastArrival`]).
+#[derive(Clone, Copy)]
+struct Named<'a> {
+    /// The CPU.
+    cpu: u16,
+    /// What it ran (`comm/pid`).
+    task: Option<&'a str>,
+}
+
+impl<'a> Named<'a> {
+    /// The line `line` is, if it names one.
+    fn parse(line: &'a str) -> Option<Self> {
+        match Warning::parse(line) {
+            Some(w) => Some(Self {
+                cpu: w.cpu,
+                task: w.task,
+            }),
+            None => LastArrival::parse(line).map(|a| Self {
+                cpu: a.cpu,
+                task: a.task,
+            }),
+        }
+    }
+}
+
 /// Whether `t` is `task` or starts with it (`stopwatch_hog/2/` names the
 /// hog's thread whatever its pid).
 fn is_task(t: Option<&str>, task: &str) -> bool {
@@ -131,21 +159,26 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
             },
             // The OOM's culprit is the CPU that ran the OOM report,
             // whichever it was: the one the panic dump names as not
-            // arrived, and its task.
+            // arrived, or, when it arrived as the kernel reported (the
+            // report's CPU had not seen the wait end), as the last to
+            // arrive; and its task.
             _ => {
                 let named = lines
                     .iter()
                     .skip(dump_at.unwrap_or(0))
-                    .find_map(|l| Warning::parse(l));
+                    .find_map(|l| Named::parse(l));
                 Culprit {
-                    cpu: named.map(|w| w.cpu),
-                    task: named.and_then(|w| w.task).unwrap_or("").to_string(),
+                    cpu: named.map(|n| n.cpu),
+                    task: named.and_then(|n| n.task).unwrap_or("").to_string(),
                 }
             }
         };
         let task = culprit.task.as_str();
         let names_culprit = |l: &str| {
             Warning::parse(l).is_some_and(|w| Some(w.cpu) == culprit.cpu && is_task(w.task, task))
+        };
+        let dump_names = |l: &str| {
+            Named::parse(l).is_some_and(|n| Some(n.cpu) == culprit.cpu && is_task(n.task, task))
         };
         let warning_at = first(0, &names_culprit);
         let backtrace_at = first(0, &|l| {
@@ -169,7 +202,7 @@ impl<'s, 'a> PanicVerdict<'s, 'a> {
             _ => None,
         };
         let dump_names_culprit =
-            dump.is_some_and(|d| lines[d.start..=d.end].iter().any(|l| names_culprit(l)));
+            dump.is_some_and(|d| lines[d.start..=d.end].iter().any(|l| dump_names(l)));
         Self {
             sc,
             console,

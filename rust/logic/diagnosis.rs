@@ -56,6 +56,17 @@ pub(crate) struct LiveCpus<'a, O: Fn(usize) -> bool> {
     pub(crate) now_ns: u64,
 }
 
+/// The CPU of an instance that arrived last, once every CPU has.
+#[derive(Clone, Copy)]
+pub(crate) struct LastArrival<'a> {
+    /// The CPU.
+    pub(crate) cpu: usize,
+    /// Its live state.
+    pub(crate) live: &'a CpuLive,
+    /// How long after the first CPU it arrived.
+    pub(crate) after_first_ns: u64,
+}
+
 /// How one instance's wait stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Wait {
@@ -69,7 +80,7 @@ pub(crate) struct Wait {
     pub(crate) since_ns: u64,
 }
 
-impl<O: Fn(usize) -> bool> LiveCpus<'_, O> {
+impl<'a, O: Fn(usize) -> bool> LiveCpus<'a, O> {
     /// The instance CPUs wait in PREPARE in, if any (the lowest such CPU's;
     /// `stop_cpus_mutex` lets only one `stop_machine()` run its stoppers
     /// at a time).
@@ -107,6 +118,39 @@ impl<O: Fn(usize) -> bool> LiveCpus<'_, O> {
             }
         }
         wait
+    }
+
+    /// The CPU of `stop` that arrived last, once every online CPU has
+    /// arrived: the one everyone waited for, while a CPU has not yet seen
+    /// the wait end (the kernel can report a waiting CPU in the moment
+    /// between the last arrival and that CPU's next spin, and a report
+    /// already being printed ends after it). The lowest of CPUs that
+    /// arrived at the same moment.
+    pub(crate) fn last_arrival(&self, stop: u32) -> Option<LastArrival<'a>> {
+        if self.wait(stop).missing > 0 {
+            return None;
+        }
+        let arrived = |live: &CpuLive| {
+            let at_ns = live.stop_arrived_ns.load(Relaxed);
+            (live.in_stop(stop) && at_ns != 0).then_some(at_ns)
+        };
+        let first_ns = self.live.iter().filter_map(arrived).min()?;
+        let mut last: Option<LastArrival<'a>> = None;
+        let mut last_ns = 0;
+        for (cpu, live) in self.live.iter().enumerate() {
+            match arrived(live) {
+                Some(at_ns) if last.is_none() || at_ns > last_ns => {
+                    last_ns = at_ns;
+                    last = Some(LastArrival {
+                        cpu,
+                        live,
+                        after_first_ns: at_ns - first_ns,
+                    });
+                }
+                _ => {}
+            }
+        }
+        last
     }
 
     /// The `fn` of the other `multi_cpu_stop()` that keeps `cpu` from

@@ -74,6 +74,9 @@ pub(crate) struct CpuLive {
     pub(crate) stop_state: AtomicU32,
     /// When it saw that state.
     pub(crate) stop_since_ns: AtomicU64,
+    /// When it arrived in that call (its `multi_cpu_stop()` entry; 0: not
+    /// yet in one).
+    pub(crate) stop_arrived_ns: AtomicU64,
     /// The `struct multi_stop_data` of the call (0: not tracking states).
     pub(crate) stop_msdata: AtomicU64,
     /// The cpumask `stop_machine_yield()` gets in that call.
@@ -127,6 +130,7 @@ impl CpuLive {
             stop_id: AtomicU32::new(0),
             stop_state: AtomicU32::new(NOT_IN_STOP),
             stop_since_ns: AtomicU64::new(0),
+            stop_arrived_ns: AtomicU64::new(0),
             stop_msdata: AtomicU64::new(0),
             stop_mask: AtomicU64::new(0),
             stop_func: AtomicU64::new(0),

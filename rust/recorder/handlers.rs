@@ -311,6 +311,7 @@ impl Recorder {
         live.stop_func
             .store(if layout_ok { ms.func } else { 0 }, Relaxed);
         live.stop_since_ns.store(hit.ts_ns, Relaxed);
+        live.stop_arrived_ns.store(hit.ts_ns, Relaxed);
         if layout_ok {
             let mask = if ms.active_cpus == 0 {
                 services::cpu_online_mask()

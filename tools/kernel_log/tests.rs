@@ -194,6 +194,27 @@ fn stopwatch_lines() {
     assert_eq!((two.waited_for, two.readable), (vec![1, 2], true));
     let none = Note::parse("[ 7.8] stopwatch: CPU 3 is waiting in stop_machine #4 (PREPARE, 2.6 s) for no CPU (all have arrived)").unwrap();
     assert!(none.waited_for.is_empty() && none.readable);
+    let last = Note::parse("[ 74.4] stopwatch: CPU 3 is waiting in stop_machine #115 (PREPARE, 3.1 s) for no CPU (all have arrived; the last was CPU 2 (tail/9078), 3111.170 ms after the first)").unwrap();
+    assert_eq!(
+        (last.cpu, last.waited_for, last.readable),
+        (3, vec![2], true)
+    );
+    let cut = Note::parse("[ 74.4] stopwatch: CPU 3 is waiting in stop_machine #115 (PREPARE, 3.1 s) for no CPU (all have arrived; the last was").unwrap();
+    assert!(!cut.readable);
+    assert_eq!(
+        LastArrival::parse(
+            "[ 79.4] stopwatch: #115 CPU 2 arrived last: task=tail/9078 after_first_ms=3111.170"
+        ),
+        Some(LastArrival {
+            stop: 115,
+            cpu: 2,
+            task: Some("tail/9078")
+        })
+    );
+    assert_eq!(
+        LastArrival::parse("[ 79.4] stopwatch: #115 CPU 2 has not arrived: task=tail/9078"),
+        None
+    );
     let odd = Note::parse(
         "[ 7.8] stopwatch: CPU 3 is waiting in stop_machine #4 (PREPARE, 2.6 s) for CPU x",
     )

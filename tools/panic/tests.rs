@@ -127,6 +127,20 @@ fn the_oom_s_culprit_is_the_one_the_panic_dump_names() {
     assert!(!ok, "{r}");
     assert_eq!(value(&r, "culprit_cpu"), "3");
     assert_eq!(value(&r, "warning_before_panic"), "0");
+    // The culprit arrived as the kernel reported: the dump names it as the
+    // last to arrive.
+    let arrived = format!(
+        "{before}{}",
+        after.replace(
+            "#4 CPU 3 has not arrived: task=tail/9084 check_age_ms=1950.0",
+            "#4 CPU 3 arrived last: task=tail/9084 after_first_ms=3111.170"
+        )
+    );
+    assert!(!arrived.contains("check_age_ms=1950.0"));
+    let (r, ok) = verdict(&scenario(Workload::Oom), &arrived, None);
+    assert!(ok, "{r}");
+    assert_eq!(value(&r, "culprit_cpu"), "3");
+    assert_eq!(value(&r, "dump_names_hog"), "1");
 }
 
 #[test]

@@ -96,6 +96,70 @@ fn the_rule_names_the_cpu_that_has_not_arrived() {
     );
 }
 
+/// The same CPUs a moment after CPU 2 arrived, 3.1 s after the others:
+/// it saw PREPARE, was the last to ack it and moved on to DISABLE_IRQ,
+/// while 0, 1 and 3 have not seen the wait end yet.
+fn just_arrived() -> Vec<CpuLive> {
+    let live = incident();
+    for (cpu, l) in live.iter().enumerate() {
+        l.stop_arrived_ns.store(10 * S + cpu as u64, Relaxed);
+    }
+    let hog = &live[2];
+    hog.stop_id.store(7, Relaxed);
+    hog.stop_arrived_ns.store(13 * S + 100_000_000, Relaxed);
+    hog.stop_since_ns.store(13 * S + 100_000_050, Relaxed);
+    hog.stop_state.store(StopState::DisableIrq as u32, Relaxed);
+    live
+}
+
+#[test]
+fn once_all_have_arrived_the_last_is_named() {
+    let live = just_arrived();
+    let cpus = all_online(&live, 13 * S + 200_000_000);
+    assert_eq!(cpus.wait(7).missing, 0);
+    let last = cpus.last_arrival(7).unwrap();
+    assert_eq!((last.cpu, last.after_first_ns), (2, 3 * S + 100_000_000));
+    assert_eq!(
+        text(BlameNote {
+            cpus: &cpus,
+            cpu: 3
+        }),
+        "CPU 3 is waiting in stop_machine #7 (PREPARE, 3.1 s) for no CPU (all have arrived; the last was CPU 2 (hog/2/115), 3100.000 ms after the first)"
+    );
+    let touches = |_: &CpuLive| 0;
+    let warning = text(WarningText {
+        cpus: &cpus,
+        instance: None,
+        stop: 7,
+        touches: &touches,
+        names: &FakeNames,
+    });
+    assert!(warning.contains(" not_arrived=-\n"), "{warning}");
+    assert!(
+        warning.ends_with("#7 CPU 2 arrived last: task=hog/2/115 after_first_ms=3100.000\n"),
+        "{warning}"
+    );
+    // While a CPU has not arrived, nobody is the last.
+    let live = incident();
+    for l in &live {
+        l.stop_arrived_ns.store(10 * S, Relaxed);
+    }
+    assert!(all_online(&live, 13 * S).last_arrival(7).is_none());
+    // Nor, for the warning, once nobody waits any more.
+    let live = just_arrived();
+    for l in &live {
+        l.stop_state.store(StopState::Run as u32, Relaxed);
+    }
+    let warning = text(WarningText {
+        cpus: &all_online(&live, 14 * S),
+        instance: None,
+        stop: 7,
+        touches: &touches,
+        names: &FakeNames,
+    });
+    assert!(!warning.contains("arrived last"), "{warning}");
+}
+
 #[test]
 fn warning_names_instance_waiters_and_the_missing_cpu() {
     let live = incident();

@@ -272,6 +272,17 @@ impl<O: Fn(usize) -> bool, N: Names> Display for WarningText<'_, '_, O, N> {
                 wait.missing - NAMED_CPUS
             )?;
         }
+        // Every CPU has arrived, but some still wait: they have not seen
+        // the wait end yet. Whom they waited for is the last to arrive.
+        if let Some(last) = cpus.last_arrival(stop).filter(|_| wait.waiting > 0) {
+            writeln!(
+                f,
+                "#{stop} CPU {} arrived last: task={} after_first_ms={}",
+                last.cpu,
+                CheckedTask(last.live),
+                Ms(last.after_first_ns)
+            )?;
+        }
         Ok(())
     }
 }
@@ -312,7 +323,19 @@ impl<O: Fn(usize) -> bool> Display for BlameNote<'_, '_, O> {
         )?;
         let wait = cpus.wait(stop);
         match wait.missing {
-            0 => return f.write_str("no CPU (all have arrived)"),
+            0 => {
+                f.write_str("no CPU (all have arrived")?;
+                if let Some(last) = cpus.last_arrival(stop) {
+                    write!(
+                        f,
+                        "; the last was CPU {} ({}), {} ms after the first",
+                        last.cpu,
+                        CheckedTask(last.live),
+                        Ms(last.after_first_ns)
+                    )?;
+                }
+                return f.write_str(")");
+            }
             1 => f.write_str("CPU ")?,
             _ => f.write_str("CPUs ")?,
         }
