@@ -39,6 +39,7 @@ mod tools {
     pub(crate) mod dump;
     #[expect(
         dead_code,
+        unused_imports,
         reason = "the tools share the parser; the timeline reads soft-lockup reports only"
     )]
     pub(crate) mod kernel_log;
