@@ -46,6 +46,15 @@ check "every probe in the table is registered on its symbol's entry (+$entry), t
 		at=$entry; [ \$s != stop_machine_yield ] || at='$yield_at'
 		grep -q \" \$s+\$at \" /sys/kernel/debug/kprobes/list || { echo \"missing \$s+\$at\"; exit 1; }
 	done"
+# The spin probe's handler must run with interrupts off, so that the
+# watchdog's timer, which reports the waiting CPUs, never lands in it (a
+# hit it brings would be dropped as nested): an int3 probe, neither
+# jump-optimised (its post handler keeps the kprobe core from that, which
+# works from a work item a few jiffies after registering) nor ftrace-based.
+sleep 1
+check "the spin probe is an int3 probe (neither [OPTIMIZED] nor [FTRACE])" sh -c "
+	grep -q ' stop_machine_yield+' /sys/kernel/debug/kprobes/list &&
+	! grep ' stop_machine_yield+' /sys/kernel/debug/kprobes/list | grep -q 'OPTIMIZED\|FTRACE'"
 # No kprobe can land in stopwatch's own code (rust/Kbuild puts it all in
 # .kprobes.text): try one on every function of stopwatch.ko kallsyms
 # lists, through the bench helper, which registers whatever kprobes allow.

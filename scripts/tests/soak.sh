@@ -130,17 +130,21 @@ check "no layout error" grep -q ' layout_errors=0' "$D/stats"
 # which runs with interrupts on. A long run on a slow (KASAN) kernel sees
 # some. No kretprobe may miss (nothing calls their functions from a
 # handler or an interrupt: a miss there would be an instance lost), and
-# the kprobes' misses stay rare; every miss is printed.
+# the kprobes' misses stay rare: one, or under 1 in 10,000 of the probe's
+# hits (a probe hit a few times, watchdog_timer_fn() here, once lost a hit
+# of 2 on Debian's image, its timer landing in a handler that runs with
+# interrupts on; the spin probe, whose handler must not, is checked to be
+# an int3 probe by the probes test). Every miss is printed.
 misses_ok() {
 	awk '/^probe=/ {
 		kind = $2; sub(/kind=/, "", kind)
 		hits = $3; sub(/hits=/, "", hits)
 		missed = $4; sub(/nmissed=/, "", missed)
 		if (missed + 0 > 0) print "SOAK missed: " $0
-		if (missed + 0 > 0 && (kind == "kretprobe" || missed * 10000 > hits + 0)) bad = 1
+		if (missed + 0 > 0 && (kind == "kretprobe" || (missed > 1 && missed * 10000 > hits + 0))) bad = 1
 	} END { exit bad }' "$D/stats"
 }
-check "no kretprobe missed a hit, kprobes under 1 in 10,000 (nested hits)" misses_ok
+check "no kretprobe missed a hit, a kprobe one or under 1 in 10,000 (nested hits)" misses_ok
 
 # --- resize: buffer_size and clear, recording and reading.
 resize() {
